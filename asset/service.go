@@ -1,0 +1,374 @@
+package asset
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/blob"
+	"github.com/dxexchange/dx/engine"
+	"github.com/dxexchange/dx/sourcefile"
+	"github.com/dxexchange/dx/textsearch"
+)
+
+// Service is the use-case layer of assets.
+type Service struct {
+	Store   Store
+	Blobs   blob.Store
+	Engine  engine.Engine
+	Clock   dx.Clock
+	Log     *slog.Logger
+	MaxSize int64 // largest accepted upload in bytes
+	// Slots bounds concurrent ingestions (each runs the engine flat out); nil: unbounded.
+	Slots chan struct{}
+}
+
+// SampleRows is how many rows an asset page shows.
+const SampleRows = 10
+
+// Register is a request to register a dataset or a new version of one.
+type Register struct {
+	Name     string   `json:"name"`
+	Meta     Meta     `json:"meta"`
+	Rights   *Rights  `json:"rights,omitempty"`  // nil: the owner holds all three
+	Lineage  []Parent `json:"lineage,omitempty"` // parents of a derived product
+	FileName string   `json:"file_name"`
+	Format   string   `json:"format,omitempty"` // "" to guess from the file name and content
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,79}$`)
+
+func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
+
+func notFound(id string) error {
+	return dx.Errorf(dx.ENotFound, "数据资产不存在 / asset %q not found", id)
+}
+
+// CanSee reports whether p may see asset a in the catalog.
+func CanSee(p dx.Principal, a Asset) bool {
+	return a.OwnerID == p.OrgID || p.SeesAll() || a.Meta.Visibility != Private
+}
+
+// Asset returns an asset the caller may see; others' private assets are ENotFound.
+func (s *Service) Asset(ctx context.Context, id string) (Asset, error) {
+	p, err := dx.PrincipalFrom(ctx)
+	if err != nil {
+		return Asset{}, err
+	}
+	if !dx.ValidID(dx.PrefixAsset, id) {
+		return Asset{}, notFound(id)
+	}
+	a, err := s.Store.Asset(ctx, id)
+	if err != nil {
+		return Asset{}, err
+	}
+	if !CanSee(p, a) {
+		return Asset{}, notFound(id)
+	}
+	return a, nil
+}
+
+// Versions lists an asset's versions, newest first.
+func (s *Service) Versions(ctx context.Context, id string) ([]Version, error) {
+	if _, err := s.Asset(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.Store.Versions(ctx, id)
+}
+
+// Version returns version n of an asset (0: the latest).
+func (s *Service) Version(ctx context.Context, id string, n int) (Asset, Version, error) {
+	a, err := s.Asset(ctx, id)
+	if err != nil {
+		return Asset{}, Version{}, err
+	}
+	if n == 0 {
+		n = a.LatestVersion
+	}
+	v, err := s.Store.Version(ctx, id, n)
+	return a, v, err
+}
+
+// SearchDoc builds an asset's full-text document.
+func SearchDoc(a Asset, cols []engine.Column) Search {
+	body := []string{a.Meta.Description.Zh, a.Meta.Description.En, strings.Join(a.Meta.Keywords, " "), a.Meta.Source, a.Name}
+	for _, c := range cols {
+		body = append(body, c.Name)
+	}
+	return Search{Title: textsearch.Document(a.Meta.Title.Zh, a.Meta.Title.En), Body: textsearch.Document(body...)}
+}
+
+func (s *Service) checkRights(ctx context.Context, p dx.Principal, r *Rights, lineage []Parent) (Rights, error) {
+	out := Rights{Holder: p.OrgID, ProcessingUse: []string{p.OrgID}, ProductOperator: p.OrgID}
+	if r != nil {
+		out = *r
+		if out.Holder == "" {
+			out.Holder = p.OrgID
+		}
+		if out.ProductOperator == "" {
+			out.ProductOperator = out.Holder
+		}
+		slices.Sort(out.ProcessingUse)
+		out.ProcessingUse = slices.Compact(out.ProcessingUse)
+	}
+	for _, id := range append([]string{out.Holder, out.ProductOperator}, out.ProcessingUse...) {
+		if !dx.ValidID(dx.PrefixOrg, id) {
+			return Rights{}, dx.Errorf(dx.EInvalid, "权利人 %q 不是机构 ID / right holder %q is not an organisation ID", id, id)
+		}
+	}
+	for _, par := range lineage {
+		if _, err := s.Asset(ctx, par.AssetID); err != nil {
+			return Rights{}, dx.Errorf(dx.EInvalid, "上游资产 %q 不存在或不可见 / parent asset %q not found", par.AssetID, par.AssetID)
+		}
+		if err := textLen("transformation", par.Transformation, 100); err != nil {
+			return Rights{}, err
+		}
+	}
+	return out, nil
+}
+
+// Register ingests the file read from body and records it as a new asset, or as the next
+// version of the caller's asset of the same name (whose metadata then stays as it is).
+func (s *Service) Register(ctx context.Context, req Register, body io.Reader) (a Asset, v Version, err error) {
+	defer dx.WrapOp(&err, "asset.Register")
+	p, err := dx.PrincipalFrom(ctx)
+	if err != nil {
+		return a, v, err
+	}
+	if err := p.Require(dx.ScopeWrite); err != nil {
+		return a, v, err
+	}
+	if !p.HasRole(dx.RoleProvider) && !p.HasRole(dx.RoleOperator) {
+		return a, v, dx.Errorf(dx.EForbidden, "只有数据提供方可以登记数据 / only providers can register data")
+	}
+	if !nameRE.MatchString(req.Name) {
+		return a, v, dx.Errorf(dx.EInvalid, "名称 %q 无效：须为 1–80 个小写字母、数字、. _ - / name %q must be 1–80 lower-case letters, digits, '.', '_' or '-'", req.Name, req.Name)
+	}
+	if req.Format != "" && !slices.Contains([]string{engine.FormatCSV, engine.FormatTSV, engine.FormatJSON, engine.FormatNDJSON, engine.FormatParquet}, req.Format) {
+		return a, v, dx.Errorf(dx.EInvalid, "不支持的格式 %q / unsupported format %q (want csv, tsv, json, ndjson or parquet)", req.Format, req.Format)
+	}
+	// The file name is a label only: never a path. Keep its last element.
+	req.FileName = path.Base(strings.ReplaceAll(req.FileName, `\`, "/"))
+	if req.FileName == "." || req.FileName == "/" || req.FileName == ".." {
+		req.FileName = ""
+	}
+	if err := textLen("file_name", req.FileName, 200); err != nil {
+		return a, v, err
+	}
+	existing, err := s.Store.AssetByName(ctx, p.OrgID, req.Name)
+	isNew := dx.ErrorCode(err) == dx.ENotFound
+	if err != nil && !isNew {
+		return a, v, err
+	}
+	var rights Rights
+	if isNew {
+		if err := req.Meta.normalize(); err != nil {
+			return a, v, err
+		}
+		if rights, err = s.checkRights(ctx, p, req.Rights, req.Lineage); err != nil {
+			return a, v, err
+		}
+	}
+
+	if s.Slots != nil {
+		select {
+		case s.Slots <- struct{}{}:
+			defer func() { <-s.Slots }()
+		case <-ctx.Done():
+			return a, v, ctx.Err()
+		}
+	}
+	v, err = s.ingest(ctx, req, body)
+	if err != nil {
+		return a, v, err
+	}
+	v.CreatedBy = p.OrgID
+
+	// Record it; on a race with another registration of the same name, look again.
+	for attempt := 0; ; attempt++ {
+		now := s.now()
+		v.CreatedAt = now
+		v.ID = dx.NewID(dx.PrefixVersion, now)
+		if isNew {
+			a = Asset{ID: dx.NewID(dx.PrefixAsset, now), OwnerID: p.OrgID, Name: req.Name, Meta: req.Meta, Rights: rights,
+				Lineage: req.Lineage, Format: v.SourceFormat, LatestVersion: 1, CreatedAt: now, UpdatedAt: now}
+			if a.Lineage == nil {
+				a.Lineage = []Parent{}
+			}
+			v.AssetID, v.Number = a.ID, 1
+			evs := []dx.Event{
+				dx.NewEvent(now, p, "asset.register", a.ID, map[string]any{"name": a.Name, "rights": a.Rights, "lineage": a.Lineage, "visibility": a.Meta.Visibility}),
+				versionEvent(now, p, v),
+			}
+			err = s.Store.CreateAsset(ctx, a, v, SearchDoc(a, v.Columns), evs)
+		} else {
+			a = existing
+			v.AssetID, v.Number = a.ID, a.LatestVersion+1
+			a.LatestVersion, a.Format, a.UpdatedAt = v.Number, v.SourceFormat, now
+			err = s.Store.AddVersion(ctx, v, SearchDoc(a, v.Columns), []dx.Event{versionEvent(now, p, v)})
+		}
+		if dx.ErrorCode(err) != dx.EConflict || attempt == 5 {
+			break
+		}
+		existing, err = s.Store.AssetByName(ctx, p.OrgID, req.Name)
+		if err != nil {
+			return a, v, err
+		}
+		isNew = false
+	}
+	if err != nil {
+		return Asset{}, Version{}, err
+	}
+	s.Log.Info("registered asset version", "asset", a.ID, "version", v.Number, "rows", v.RowCount, "bytes", v.SourceSize)
+	return a, v, nil
+}
+
+func versionEvent(now time.Time, p dx.Principal, v Version) dx.Event {
+	return dx.NewEvent(now, p, "asset.version", v.ID, map[string]any{"asset": v.AssetID, "number": v.Number,
+		"sha256": v.Digest, "source_sha256": v.SourceDigest, "rows": v.RowCount})
+}
+
+// ingest spools body to scratch (hashing it and enforcing the size limit), prepares it,
+// converts it to Parquet and stores the Parquet blob.
+func (s *Service) ingest(ctx context.Context, req Register, body io.Reader) (v Version, err error) {
+	src, err := s.Blobs.Temp("upload-*")
+	if err != nil {
+		return v, err
+	}
+	defer os.Remove(src.Name())
+	h := sha256.New()
+	limit := s.MaxSize
+	if limit <= 0 {
+		limit = 1 << 62
+	}
+	n, err := io.Copy(io.MultiWriter(src, h), io.LimitReader(body, limit+1))
+	if cerr := src.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		var de *dx.Error
+		if errors.As(err, &de) {
+			return v, err
+		}
+		return v, dx.Wrap(err, dx.EInvalid, "上传中断 / the upload was interrupted")
+	}
+	if n > limit {
+		return v, dx.Errorf(dx.ETooLarge, "文件超过大小上限 %d 字节 / the file is over the size limit of %d bytes", limit, limit)
+	}
+	v.SourceName, v.SourceSize, v.SourceDigest = req.FileName, n, hex.EncodeToString(h.Sum(nil))
+
+	newScratch := func() (*os.File, error) { return s.Blobs.Temp("utf8-*") }
+	prep, err := sourcefile.Prepare(src.Name(), req.FileName, req.Format, newScratch)
+	if err != nil {
+		return v, err
+	}
+	if prep.Path != src.Name() {
+		defer os.Remove(prep.Path)
+	}
+	v.SourceFormat, v.SourceEncoding, v.Warnings = prep.Format, prep.Encoding, prep.Warnings
+
+	dst, err := s.Blobs.Temp("parquet-*")
+	if err != nil {
+		return v, err
+	}
+	dst.Close()
+	os.Remove(dst.Name()) // the engine creates it
+	defer os.Remove(dst.Name())
+	desc, err := s.Engine.Ingest(ctx, engine.Source{Path: prep.Path, Format: prep.Format, Columns: prep.Columns}, dst.Name(), SampleRows)
+	if err != nil {
+		return v, err
+	}
+	v.RowCount, v.Columns, v.Sample = desc.RowCount, desc.Columns, desc.Sample
+	if v.Digest, v.Size, err = s.Blobs.Put(dst.Name()); err != nil {
+		return v, err
+	}
+	return v, nil
+}
+
+// Update replaces an asset's metadata and, if given, its rights. Owner only.
+func (s *Service) Update(ctx context.Context, id string, m Meta, r *Rights) (a Asset, err error) {
+	defer dx.WrapOp(&err, "asset.Update")
+	p, err := dx.PrincipalFrom(ctx)
+	if err != nil {
+		return a, err
+	}
+	if err := p.Require(dx.ScopeWrite); err != nil {
+		return a, err
+	}
+	a, err = s.Asset(ctx, id)
+	if err != nil {
+		return a, err
+	}
+	if a.OwnerID != p.OrgID {
+		return a, dx.Errorf(dx.EForbidden, "只有所有者可以修改数据资产 / only the owner can change an asset")
+	}
+	if err := m.normalize(); err != nil {
+		return a, err
+	}
+	if r != nil {
+		if a.Rights, err = s.checkRights(ctx, p, r, nil); err != nil {
+			return a, err
+		}
+	}
+	v, err := s.Store.Version(ctx, id, a.LatestVersion)
+	if err != nil {
+		return a, err
+	}
+	a.Meta, a.UpdatedAt = m, s.now()
+	ev := dx.NewEvent(a.UpdatedAt, p, "asset.update", a.ID, map[string]any{"rights": a.Rights, "visibility": m.Visibility})
+	if err := s.Store.UpdateAsset(ctx, a, SearchDoc(a, v.Columns), []dx.Event{ev}); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// Rendition returns version v's data in format (csv or parquet), making and caching the
+// export on first use. It does not authorise: the caller (access) does.
+func (s *Service) Rendition(ctx context.Context, v Version, format string) (f blob.File, err error) {
+	defer dx.WrapOp(&err, "asset.Rendition")
+	if format == engine.FormatParquet || format == "" {
+		return s.Blobs.Open(v.Digest)
+	}
+	if format != engine.FormatCSV {
+		return nil, dx.Errorf(dx.EInvalid, "不支持的下载格式 %q / unsupported download format %q (want csv or parquet)", format, format)
+	}
+	if d, err := s.Store.Rendition(ctx, v.ID, format); err == nil {
+		if f, err := s.Blobs.Open(d); err == nil {
+			return f, nil
+		}
+	} else if dx.ErrorCode(err) != dx.ENotFound {
+		return nil, err
+	}
+	src, err := s.Blobs.Path(v.Digest)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := s.Blobs.Temp("export-*")
+	if err != nil {
+		return nil, err
+	}
+	tmp.Close()
+	os.Remove(tmp.Name())
+	defer os.Remove(tmp.Name())
+	if err := s.Engine.Export(ctx, src, tmp.Name(), format); err != nil {
+		return nil, err
+	}
+	d, _, err := s.Blobs.Put(tmp.Name())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.SaveRendition(ctx, v.ID, format, d); err != nil {
+		return nil, err
+	}
+	return s.Blobs.Open(d)
+}

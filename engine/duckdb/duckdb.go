@@ -1,0 +1,395 @@
+// Package duckdb implements engine.Engine with an embedded DuckDB. It is the only package
+// in dx that links DuckDB (its cgo link step is slow, so nothing else should pay for it).
+//
+// Each call names its input and output files explicitly and builds its SQL from quoted
+// literals; the database is in memory, with a memory limit, a thread count and a scratch
+// directory set when it opens.
+package duckdb
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/engine"
+)
+
+// Config sets the engine's resource limits.
+type Config struct {
+	Threads     int    // 0: DuckDB's default (one per core)
+	MemoryLimit string // e.g. "1GB"; "" for DuckDB's default (80% of RAM)
+	TempDir     string // where DuckDB may spill; "" for none
+}
+
+// Engine is engine.Engine on DuckDB.
+type Engine struct {
+	db *sql.DB
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+// Open starts an in-memory DuckDB with cfg's limits.
+func Open(cfg Config) (*Engine, error) {
+	connector, err := duckdb.NewConnector("", func(execer driver.ExecerContext) error {
+		var stmts []string
+		if cfg.Threads > 0 {
+			stmts = append(stmts, fmt.Sprintf("SET threads = %d", cfg.Threads))
+		}
+		if cfg.MemoryLimit != "" {
+			stmts = append(stmts, "SET memory_limit = "+literal(cfg.MemoryLimit))
+		}
+		if cfg.TempDir != "" {
+			stmts = append(stmts, "SET temp_directory = "+literal(cfg.TempDir))
+		}
+		stmts = append(stmts, "SET autoinstall_known_extensions = false", "SET autoload_known_extensions = false")
+		for _, s := range stmts {
+			if _, err := execer.ExecContext(context.Background(), s, nil); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: open: %w", err)
+	}
+	return &Engine{db: sql.OpenDB(connector)}, nil
+}
+
+// Close releases the database.
+func (e *Engine) Close() error { return e.db.Close() }
+
+// literal quotes s as an SQL string literal.
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// ident quotes s as an SQL identifier.
+func ident(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func listLiteral(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = literal(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// reader returns the table function that reads src.
+func reader(src engine.Source, fullSample bool) (string, error) {
+	p := literal(src.Path)
+	switch src.Format {
+	case engine.FormatCSV, engine.FormatTSV:
+		delim := ","
+		if src.Format == engine.FormatTSV {
+			delim = "\t"
+		}
+		opts := []string{"delim = " + literal(delim), "header = true", "quote = '\"'", "escape = '\"'",
+			"strict_mode = true", "null_padding = false", "ignore_errors = false", "encoding = 'utf-8'",
+			"comment = ''", "max_line_size = 16777216"}
+		if len(src.Columns) > 0 {
+			opts = append(opts, "names = "+listLiteral(src.Columns))
+		}
+		if fullSample {
+			opts = append(opts, "sample_size = -1")
+		}
+		return fmt.Sprintf("read_csv(%s, %s)", p, strings.Join(opts, ", ")), nil
+	case engine.FormatJSON:
+		return fmt.Sprintf("read_json(%s, format = 'auto', sample_size = %d)", p, map[bool]int{true: -1, false: 20480}[fullSample]), nil
+	case engine.FormatNDJSON:
+		return fmt.Sprintf("read_json(%s, format = 'newline_delimited', sample_size = %d)", p, map[bool]int{true: -1, false: 20480}[fullSample]), nil
+	case engine.FormatParquet:
+		return fmt.Sprintf("read_parquet(%s)", p), nil
+	}
+	return "", dx.Errorf(dx.EInvalid, "不支持的格式 %q / unsupported format %q", src.Format, src.Format)
+}
+
+// Ingest converts src to Parquet at dst and describes the result.
+func (e *Engine) Ingest(ctx context.Context, src engine.Source, dst string, sampleRows int) (d engine.Description, err error) {
+	defer dx.WrapOp(&err, "duckdb.Ingest")
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return d, err
+	}
+	defer conn.Close()
+	copyTo := func(fullSample bool) error {
+		from, err := reader(src, fullSample)
+		if err != nil {
+			return err
+		}
+		q := fmt.Sprintf("COPY (SELECT * FROM %s) TO %s (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)", from, literal(dst))
+		_, err = conn.ExecContext(ctx, q)
+		return err
+	}
+	err = copyTo(false)
+	if err != nil && isConversionError(err) {
+		// The type sniffer saw only a sample; a later row did not fit. Sniff the whole file.
+		os.Remove(dst)
+		err = copyTo(true)
+	}
+	if err != nil {
+		os.Remove(dst)
+		if ctx.Err() != nil {
+			return d, ctx.Err()
+		}
+		if src.Format == engine.FormatCSV || src.Format == engine.FormatTSV {
+			if perr := findCSVError(src); perr != nil {
+				return d, &dx.Error{Code: dx.EUnprocessable, Message: perr.Error(), Err: err}
+			}
+		}
+		return d, readError(err)
+	}
+	d, err = describe(ctx, conn, dst, sampleRows)
+	if err != nil {
+		os.Remove(dst)
+		return d, err
+	}
+	return d, nil
+}
+
+func isConversionError(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Could not convert") || strings.Contains(msg, "Conversion Error")
+}
+
+var lineRE = regexp.MustCompile(`on [Ll]ine:? (\d+)`)
+
+// readError turns a DuckDB error while reading a source into a user-facing error.
+func readError(err error) error {
+	msg := err.Error()
+	var de *duckdb.Error
+	if errors.As(err, &de) {
+		msg = de.Msg
+	}
+	first := msg
+	if i := strings.Index(first, "\n"); i > 0 {
+		first = first[:i]
+	}
+	if len(first) > 300 {
+		first = first[:300] + "…"
+	}
+	where := ""
+	if m := lineRE.FindStringSubmatch(msg); m != nil {
+		where = fmt.Sprintf("第 %s 行 / line %s: ", m[1], m[1])
+	}
+	var hint string
+	switch {
+	case strings.Contains(msg, "Expected Number of Columns"), strings.Contains(msg, "too many columns"), strings.Contains(msg, "less columns"):
+		hint = "列数与表头不一致 / the row's number of columns differs from the header"
+	case strings.Contains(msg, "Invalid unicode"), strings.Contains(msg, "invalid UTF"):
+		hint = "含有无效字符编码 / invalid character encoding"
+	case strings.Contains(msg, "Malformed JSON"), strings.Contains(msg, "JSON"):
+		hint = "JSON 格式错误 / malformed JSON"
+	case strings.Contains(msg, "parquet"), strings.Contains(msg, "Parquet"):
+		hint = "Parquet 文件损坏 / corrupt Parquet file"
+	default:
+		hint = "文件无法解析 / the file cannot be parsed"
+	}
+	return &dx.Error{Code: dx.EUnprocessable, Message: where + hint + " (" + first + ")", Err: err}
+}
+
+type colInfo struct{ name, typ string }
+
+func describe(ctx context.Context, conn *sql.Conn, path string, sampleRows int) (d engine.Description, err error) {
+	from := "read_parquet(" + literal(path) + ")"
+	rows, err := conn.QueryContext(ctx, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "+from+")")
+	if err != nil {
+		return d, err
+	}
+	var cols []colInfo
+	for rows.Next() {
+		var c colInfo
+		if err := rows.Scan(&c.name, &c.typ); err != nil {
+			rows.Close()
+			return d, err
+		}
+		cols = append(cols, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return d, err
+	}
+	// One scan for all statistics: count, then per column non-null count, approximate
+	// distinct count, min and max (as text; not for nested types).
+	exprs := []string{"count(*)"}
+	for _, c := range cols {
+		id := ident(c.name)
+		exprs = append(exprs, "count("+id+")", "approx_count_distinct("+id+")")
+		if scalar(c.typ) {
+			exprs = append(exprs, "min("+id+")::VARCHAR", "max("+id+")::VARCHAR")
+		} else {
+			exprs = append(exprs, "NULL::VARCHAR", "NULL::VARCHAR")
+		}
+	}
+	vals := make([]any, len(exprs))
+	var total int64
+	vals[0] = &total
+	nonNull := make([]int64, len(cols))
+	distinct := make([]int64, len(cols))
+	mins := make([]sql.NullString, len(cols))
+	maxs := make([]sql.NullString, len(cols))
+	for i := range cols {
+		vals[1+4*i] = &nonNull[i]
+		vals[2+4*i] = &distinct[i]
+		vals[3+4*i] = &mins[i]
+		vals[4+4*i] = &maxs[i]
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM "+from).Scan(vals...); err != nil {
+		return d, err
+	}
+	d.RowCount = total
+	for i, c := range cols {
+		d.Columns = append(d.Columns, engine.Column{Name: c.name, Type: c.typ, NullCount: total - nonNull[i],
+			Distinct: distinct[i], Min: clip(mins[i].String), Max: clip(maxs[i].String)})
+	}
+	if sampleRows > 0 && len(cols) > 0 {
+		casts := make([]string, len(cols))
+		for i, c := range cols {
+			casts[i] = ident(c.name) + "::VARCHAR"
+		}
+		d.Sample, err = textRows(ctx, conn, fmt.Sprintf("SELECT %s FROM %s LIMIT %d", strings.Join(casts, ", "), from, sampleRows), len(cols))
+		if err != nil {
+			return d, err
+		}
+	}
+	return d, nil
+}
+
+func scalar(typ string) bool {
+	return !strings.ContainsAny(typ, "[(") || strings.HasPrefix(typ, "DECIMAL")
+}
+
+// clip bounds a statistic's text so one huge cell cannot bloat an asset's record.
+func clip(s string) string {
+	const max = 200
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+func textRows(ctx context.Context, conn *sql.Conn, q string, n int) ([][]string, error) {
+	rows, err := conn.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := [][]string{}
+	cells := make([]sql.NullString, n)
+	ptrs := make([]any, n)
+	for i := range cells {
+		ptrs[i] = &cells[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		row := make([]string, n)
+		for i, c := range cells {
+			row[i] = clip(c.String)
+		}
+		out = append(out, row)
+	}
+	return out, rows.Err()
+}
+
+// Export writes the Parquet file src to dst as CSV (with formula cells neutralised) or
+// as Parquet.
+func (e *Engine) Export(ctx context.Context, src, dst, format string) (err error) {
+	defer dx.WrapOp(&err, "duckdb.Export")
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	from := "read_parquet(" + literal(src) + ")"
+	var q string
+	switch format {
+	case engine.FormatParquet:
+		q = fmt.Sprintf("COPY (SELECT * FROM %s) TO %s (FORMAT parquet, COMPRESSION zstd)", from, literal(dst))
+	case engine.FormatCSV:
+		rows, err := conn.QueryContext(ctx, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "+from+")")
+		if err != nil {
+			return err
+		}
+		var exprs []string
+		for rows.Next() {
+			var name, typ string
+			if err := rows.Scan(&name, &typ); err != nil {
+				rows.Close()
+				return err
+			}
+			id := ident(name)
+			if typ == "VARCHAR" {
+				// A cell a spreadsheet would evaluate gets a leading apostrophe (OWASP).
+				exprs = append(exprs, fmt.Sprintf(`CASE WHEN regexp_matches(%s, '^[=+\-@\t\r]') THEN '''' || %s ELSE %s END AS %s`, id, id, id, id))
+			} else {
+				exprs = append(exprs, id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(exprs) == 0 {
+			exprs = []string{"*"}
+		}
+		q = fmt.Sprintf("COPY (SELECT %s FROM %s) TO %s (FORMAT csv, HEADER true)", strings.Join(exprs, ", "), from, literal(dst))
+	default:
+		return dx.Errorf(dx.EInvalid, "不支持的导出格式 %q / unsupported export format %q (want csv or parquet)", format, format)
+	}
+	if _, err := conn.ExecContext(ctx, q); err != nil {
+		os.Remove(dst)
+		return err
+	}
+	return nil
+}
+
+// findCSVError scans a CSV/TSV file that DuckDB refused for its first structural error
+// (wrong number of fields, a bad quote) so the user learns the line. It runs only on the
+// error path; nil means the scan found nothing to blame.
+func findCSVError(src engine.Source) error {
+	f, err := os.Open(src.Path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	r := csv.NewReader(bufio.NewReaderSize(f, 1<<20))
+	if src.Format == engine.FormatTSV {
+		r.Comma = '\t'
+	}
+	r.ReuseRecord = true
+	if len(src.Columns) > 0 {
+		r.FieldsPerRecord = len(src.Columns)
+	}
+	for {
+		_, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			if errors.Is(pe.Err, csv.ErrFieldCount) {
+				return fmt.Errorf("第 %d 行的列数与表头（%d 列）不一致 / line %d: the number of fields differs from the header's %d", pe.StartLine, r.FieldsPerRecord, pe.StartLine, r.FieldsPerRecord)
+			}
+			return fmt.Errorf("第 %d 行格式错误 / line %d: malformed CSV (%v)", pe.StartLine, pe.StartLine, pe.Err)
+		}
+		if err != nil {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,56 @@
+// Package engine defines the analytic engine that dx uses to read data files, convert
+// them to Parquet, describe them and export them. Its one implementation, engine/duckdb,
+// is the only package that links DuckDB; everything else sees only this interface.
+package engine
+
+import (
+	"context"
+)
+
+// Formats a source file can have.
+const (
+	FormatCSV     = "csv"
+	FormatTSV     = "tsv"
+	FormatJSON    = "json"    // a JSON array of objects, or one object
+	FormatNDJSON  = "ndjson"  // one JSON object per line
+	FormatParquet = "parquet" // Apache Parquet
+)
+
+// Source is a file to ingest. Path names a local file in UTF-8 (the caller converts
+// other encodings first). For CSV and TSV, Columns are the header's names as dx cleaned
+// them; the engine uses them instead of the file's own header line, which it skips.
+type Source struct {
+	Path    string
+	Format  string
+	Columns []string
+}
+
+// Column describes one column of a dataset with its statistics.
+type Column struct {
+	Name      string `json:"name"`
+	Type      string `json:"type"` // the engine's SQL type, e.g. BIGINT, VARCHAR, DATE
+	NullCount int64  `json:"null_count"`
+	Distinct  int64  `json:"distinct_approx"`
+	Min       string `json:"min,omitempty"`
+	Max       string `json:"max,omitempty"`
+}
+
+// Description is what ingestion learns about a dataset.
+type Description struct {
+	RowCount int64      `json:"row_count"`
+	Columns  []Column   `json:"columns"`
+	Sample   [][]string `json:"sample"` // the first rows, as text; nil values as ""
+}
+
+// Engine reads, converts and exports datasets. Implementations must be safe for
+// concurrent use and must never read or write files other than those named in a call.
+type Engine interface {
+	// Ingest reads src and writes it as one Parquet file to dst (which must not exist),
+	// then describes it with up to sampleRows sample rows. Malformed input gives an
+	// EUnprocessable error whose message names the problem and, where known, the line.
+	Ingest(ctx context.Context, src Source, dst string, sampleRows int) (Description, error)
+	// Export writes the Parquet file at src to dst (which must not exist) in format
+	// (FormatCSV or FormatParquet). CSV text cells that a spreadsheet would run as a
+	// formula (starting with = + - @, tab or carriage return) are prefixed with a quote.
+	Export(ctx context.Context, src, dst, format string) error
+}

@@ -1,0 +1,267 @@
+// Package sqldb implements store.Store on database/sql for any SQL database that a
+// Dialect describes. The SQL here is the portable part that both backends share; each
+// backend (store/sqlite, store/postgres) supplies its driver, its migrations, its error
+// mapping and the parts where the databases differ (full-text search, placeholders).
+//
+// Business rules stay in the domain packages: this package only stores and loads, and
+// maps database failures to dx error codes. Every method is one transaction, and each
+// writes the audit events it is given in that same transaction.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/store"
+)
+
+// Dialect is what differs between databases.
+type Dialect interface {
+	// Name is "sqlite" or "postgres".
+	Name() string
+	// Rebind rewrites a query written with ? placeholders for the database.
+	Rebind(q string) string
+	// MapError maps a driver error to a *dx.Error (conflict for unique violations,
+	// invalid for foreign-key violations), or returns err unchanged.
+	MapError(err error) error
+	// WriteSearch stores an asset's search document inside tx.
+	WriteSearch(ctx context.Context, tx *sql.Tx, assetID, title, body string) error
+	// SearchSQL returns how to match and rank assets that contain every one of terms.
+	SearchSQL(terms []string) TextSearch
+	// Migrations holds NNNN_name.sql files applied in order.
+	Migrations() (fs.FS, error)
+}
+
+// TextSearch is a dialect's full-text match: SELECT …, Score FROM From WHERE Where.
+// From must expose the assets table as a; Score is higher for better matches.
+type TextSearch struct {
+	Score, From, Where string
+	ScoreArgs, WhereArgs []any
+}
+
+// DB is store.Store over database/sql.
+type DB struct {
+	db *sql.DB
+	d  Dialect
+}
+
+var _ store.Store = (*DB)(nil)
+
+// New wraps an open database. Call Migrate before use.
+func New(db *sql.DB, d Dialect) *DB { return &DB{db: db, d: d} }
+
+// Close closes the database.
+func (s *DB) Close() error { return s.db.Close() }
+
+// SQL returns the underlying database (for tests and benchmarks).
+func (s *DB) SQL() *sql.DB { return s.db }
+
+func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func (s *DB) q(query string) string { return s.d.Rebind(query) }
+
+// tx runs fn in a transaction, mapping errors; it commits only if fn returns nil.
+func (s *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.mapErr(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return s.mapErr(err)
+	}
+	return s.mapErr(tx.Commit())
+}
+
+func (s *DB) mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *dx.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return dx.Wrap(err, dx.ENotFound, "记录不存在 / not found")
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return s.d.MapError(err)
+}
+
+func (s *DB) insertEvents(ctx context.Context, tx *sql.Tx, events []dx.Event) error {
+	for _, e := range events {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (id, time, actor, token_id, action, subject, payload) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+			e.ID, micros(e.Time), e.Actor, e.TokenID, e.Action, e.Subject, string(e.Payload))
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RecordEvents stores events on their own.
+func (s *DB) RecordEvents(ctx context.Context, events []dx.Event) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertEvents(ctx, tx, events) })
+}
+
+// Events returns events after seq, in order.
+func (s *DB) Events(ctx context.Context, after int64, limit int) ([]dx.Event, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT seq, id, time, actor, token_id, action, subject, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?`), after, limit)
+	if err != nil {
+		return nil, s.mapErr(err)
+	}
+	defer rows.Close()
+	out := []dx.Event{}
+	for rows.Next() {
+		var e dx.Event
+		var t int64
+		var payload string
+		if err := rows.Scan(&e.Seq, &e.ID, &t, &e.Actor, &e.TokenID, &e.Action, &e.Subject, &payload); err != nil {
+			return nil, s.mapErr(err)
+		}
+		e.Time, e.Payload = fromMicros(t), []byte(payload)
+		out = append(out, e)
+	}
+	return out, s.mapErr(rows.Err())
+}
+
+// Migrate applies the dialect's migrations that the database lacks, each in its own
+// transaction. With apply false it only reports whether the schema is current: a fresh
+// database is always initialised, but an older schema is an error until asked.
+func Migrate(ctx context.Context, db *sql.DB, d Dialect, apply bool) (applied []string, err error) {
+	defer dx.WrapOp(&err, "sqldb.Migrate")
+	mfs, err := d.Migrations()
+	if err != nil {
+		return nil, err
+	}
+	names, err := MigrationNames(mfs)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		return nil, err
+	}
+	done := map[int]bool{}
+	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		done[v] = true
+	}
+	rows.Close()
+	if len(done) > 0 && !apply {
+		for _, n := range names {
+			if v, _ := migrationNumber(n); !done[v] {
+				return nil, dx.Errorf(dx.EConflict, "数据库结构版本较旧，请运行 dx migrate / the database schema is old: run `dx migrate` (missing %s)", n)
+			}
+		}
+		return nil, nil
+	}
+	for _, n := range names {
+		v, _ := migrationNumber(n)
+		if done[v] {
+			continue
+		}
+		body, err := fs.ReadFile(mfs, n)
+		if err != nil {
+			return applied, err
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return applied, err
+		}
+		for _, stmt := range splitStatements(string(body)) {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				tx.Rollback()
+				return applied, fmt.Errorf("%s: %w", n, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, d.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`), v, n, time.Now().UnixMicro()); err != nil {
+			tx.Rollback()
+			return applied, fmt.Errorf("%s: %w", n, d.MapError(err))
+		}
+		if err := tx.Commit(); err != nil {
+			if dx.ErrorCode(d.MapError(err)) == dx.EConflict {
+				continue // another process applied it at the same time
+			}
+			return applied, err
+		}
+		applied = append(applied, n)
+	}
+	return applied, nil
+}
+
+// MigrationNames lists the NNNN_name.sql files of mfs in order.
+func MigrationNames(mfs fs.FS) ([]string, error) {
+	entries, err := fs.ReadDir(mfs, ".")
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			if _, err := migrationNumber(e.Name()); err != nil {
+				return nil, err
+			}
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func migrationNumber(name string) (int, error) {
+	num, _, ok := strings.Cut(name, "_")
+	v, err := strconv.Atoi(num)
+	if !ok || err != nil || len(num) != 4 {
+		return 0, fmt.Errorf("migration %q is not named NNNN_name.sql", name)
+	}
+	return v, nil
+}
+
+// splitStatements splits a migration on lines that end with ";" (statements in dx's
+// migrations never end a line with a semicolon inside a literal or a trigger body).
+func splitStatements(body string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "--") {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(strings.TrimSpace(line), ";") {
+			if s := strings.TrimSpace(cur.String()); s != ";" {
+				out = append(out, s)
+			}
+			cur.Reset()
+		}
+	}
+	if s := strings.TrimSpace(cur.String()); s != "" {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Embedded is a helper for backends: the migrations directory of an embed.FS.
+func Embedded(efs embed.FS, dir string) (fs.FS, error) { return fs.Sub(efs, dir) }
+

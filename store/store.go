@@ -1,0 +1,23 @@
+// Package store names the union of every domain package's persistence port. The
+// backends, store/sqlite and store/postgres, implement it; store/storetest is the one
+// conformance suite both pass.
+package store
+
+import (
+	"github.com/dxexchange/dx/access"
+	"github.com/dxexchange/dx/asset"
+	"github.com/dxexchange/dx/audit"
+	"github.com/dxexchange/dx/catalog"
+	"github.com/dxexchange/dx/party"
+)
+
+// Store is everything dx keeps in its database.
+type Store interface {
+	party.Store
+	asset.Store
+	access.Store
+	catalog.Store
+	audit.Store
+	// Close releases the database.
+	Close() error
+}
