@@ -240,4 +240,3 @@ func (s *DB) SaveRendition(ctx context.Context, versionID, format, digest string
 	}
 	return err
 }
-

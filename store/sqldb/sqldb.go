@@ -44,7 +44,7 @@ type Dialect interface {
 // TextSearch is a dialect's full-text match: SELECT …, Score FROM From WHERE Where.
 // From must expose the assets table as a; Score is higher for better matches.
 type TextSearch struct {
-	Score, From, Where string
+	Score, From, Where   string
 	ScoreArgs, WhereArgs []any
 }
 
@@ -264,4 +264,3 @@ func splitStatements(body string) []string {
 
 // Embedded is a helper for backends: the migrations directory of an embed.FS.
 func Embedded(efs embed.FS, dir string) (fs.FS, error) { return fs.Sub(efs, dir) }
-

@@ -1,0 +1,417 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/asset"
+	"github.com/dxexchange/dx/catalog"
+	"github.com/dxexchange/dx/client"
+	"github.com/dxexchange/dx/party"
+)
+
+// cli holds what every client verb shares.
+type cli struct {
+	c      *client.Client
+	json   bool
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func (c *cli) print(v any, table func(tw *tabwriter.Writer)) error {
+	if c.json {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(v)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
+	table(tw)
+	return tw.Flush()
+}
+
+// parse parses flags that may come before or after positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, errUsage
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func need(pos []string, n int, what string, stderr io.Writer) error {
+	if len(pos) < n {
+		fmt.Fprintf(stderr, "dx: 缺少参数 / missing arguments: %s\n", what)
+		return errUsage
+	}
+	return nil
+}
+
+func runClient(ctx context.Context, noun string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("dx "+noun, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("server", envOr("DX_SERVER", "http://127.0.0.1:8080"), "dx server URL")
+	token := fs.String("token", os.Getenv("DX_TOKEN"), "API token")
+	asJSON := fs.Bool("json", false, "print JSON")
+	// Flags of all verbs; each verb reads the ones it documents.
+	roles := fs.String("roles", "", "roles, comma-separated")
+	uscc := fs.String("uscc", "", "unified social credit code")
+	org := fs.String("org", "", "organisation ID")
+	scopes := fs.String("scopes", "read", "token scopes, comma-separated")
+	purpose := fs.String("purpose", "", "purpose of use")
+	reason := fs.String("reason", "", "reason for a decision")
+	status := fs.String("status", "", "grant status filter")
+	out := fs.String("o", "", "output file")
+	format := fs.String("format", "", "file format")
+	version := fs.Int("version", 0, "version number (0: latest)")
+	industry := fs.String("industry", "", "GB/T 4754 section letter")
+	region := fs.String("region", "", "GB/T 2260 region code")
+	provider := fs.String("provider", "", "provider organisation ID")
+	limit := fs.Int("limit", 20, "results per page")
+	cursor := fs.String("cursor", "", "page cursor")
+	var meta asset.Meta
+	keywords := fs.String("keywords", "", "keywords, comma-separated")
+	fs.StringVar(&meta.Title.Zh, "title-zh", "", "Chinese title")
+	fs.StringVar(&meta.Title.En, "title-en", "", "English title")
+	fs.StringVar(&meta.Description.Zh, "desc-zh", "", "Chinese description")
+	fs.StringVar(&meta.Description.En, "desc-en", "", "English description")
+	fs.StringVar(&meta.Frequency, "frequency", "", "update frequency")
+	fs.StringVar(&meta.Source, "source", "", "data source")
+	fs.StringVar(&meta.Licence, "licence", "", "licence")
+	fs.StringVar(&meta.Visibility, "visibility", "", "private, listed or open")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	c := &cli{c: client.New(*server, *token), json: *asJSON, stdout: stdout, stderr: stderr}
+	verb := ""
+	if noun != "fetch" {
+		if err := need(pos, 1, noun+" VERB", stderr); err != nil {
+			return err
+		}
+		verb, pos = pos[0], pos[1:]
+	}
+	split := func(s string) []string {
+		var out []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	switch noun + " " + verb {
+	case "org list":
+		orgs, err := c.c.Orgs(ctx)
+		if err != nil {
+			return err
+		}
+		return c.print(orgs, func(tw *tabwriter.Writer) {
+			fmt.Fprintln(tw, "ID\t名称 NAME\t角色 ROLES")
+			for _, o := range orgs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", o.ID, o.Name, strings.Join(o.Roles, ","))
+			}
+		})
+	case "org show":
+		if err := need(pos, 1, "ORG", stderr); err != nil {
+			return err
+		}
+		var o party.Org
+		if err := c.c.Do(ctx, "GET", "/api/v1/orgs/"+pos[0], nil, &o); err != nil {
+			return err
+		}
+		return c.print(o, func(tw *tabwriter.Writer) {
+			fmt.Fprintf(tw, "ID\t%s\n名称 Name\t%s\n角色 Roles\t%s\n信用代码 USCC\t%s\n公钥 Ed25519\t%x\n", o.ID, o.Name, strings.Join(o.Roles, ","), o.USCC, o.PublicKey)
+		})
+	case "org create":
+		if err := need(pos, 1, "NAME", stderr); err != nil {
+			return err
+		}
+		res, err := c.c.CreateOrg(ctx, party.NewOrg{Name: pos[0], USCC: *uscc, Roles: split(*roles)})
+		if err != nil {
+			return err
+		}
+		return c.print(res, func(tw *tabwriter.Writer) {
+			fmt.Fprintf(tw, "机构 Organisation\t%s\t%s\n令牌 Token (shown once)\t%s\n", res.Org.ID, res.Org.Name, res.Token)
+		})
+	case "member list":
+		o := *org
+		if len(pos) > 0 {
+			o = pos[0]
+		}
+		var res struct {
+			Members []party.Member `json:"members"`
+		}
+		if o == "" {
+			me, err := c.c.Whoami(ctx)
+			if err != nil {
+				return err
+			}
+			o = me.ID
+		}
+		if err := c.c.Do(ctx, "GET", "/api/v1/orgs/"+o+"/members", nil, &res); err != nil {
+			return err
+		}
+		return c.print(res.Members, func(tw *tabwriter.Writer) {
+			fmt.Fprintln(tw, "ID\t姓名 NAME\t邮箱 EMAIL")
+			for _, m := range res.Members {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", m.ID, m.Name, m.Email)
+			}
+		})
+	case "member add":
+		if err := need(pos, 2, "NAME EMAIL", stderr); err != nil {
+			return err
+		}
+		o := *org
+		if o == "" {
+			me, err := c.c.Whoami(ctx)
+			if err != nil {
+				return err
+			}
+			o = me.ID
+		}
+		var m party.Member
+		if err := c.c.Do(ctx, "POST", "/api/v1/orgs/"+o+"/members", map[string]string{"name": pos[0], "email": pos[1]}, &m); err != nil {
+			return err
+		}
+		return c.print(m, func(tw *tabwriter.Writer) { fmt.Fprintf(tw, "已添加 added\t%s\t%s\n", m.ID, m.Name) })
+	case "token list":
+		toks, err := c.c.Tokens(ctx, *org)
+		if err != nil {
+			return err
+		}
+		return c.print(toks, func(tw *tabwriter.Writer) {
+			fmt.Fprintln(tw, "ID\t名称 NAME\t范围 SCOPES\t状态 STATUS")
+			for _, t := range toks {
+				st := "active"
+				if t.RevokedAt != nil {
+					st = "revoked " + t.RevokedAt.Format(time.DateTime)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, t.Name, strings.Join(t.Scopes, ","), st)
+			}
+		})
+	case "token create":
+		if err := need(pos, 1, "NAME", stderr); err != nil {
+			return err
+		}
+		res, err := c.c.CreateToken(ctx, *org, pos[0], split(*scopes))
+		if err != nil {
+			return err
+		}
+		return c.print(res, func(tw *tabwriter.Writer) {
+			fmt.Fprintf(tw, "令牌 Token\t%s\n密钥 Secret (shown once)\t%s\n", res.Token.ID, res.Secret)
+		})
+	case "token revoke":
+		if err := need(pos, 1, "TOKEN", stderr); err != nil {
+			return err
+		}
+		if err := c.c.RevokeToken(ctx, pos[0]); err != nil {
+			return err
+		}
+		return c.print(map[string]string{"revoked": pos[0]}, func(tw *tabwriter.Writer) { fmt.Fprintf(tw, "已吊销 revoked\t%s\n", pos[0]) })
+	case "asset register":
+		if err := need(pos, 2, "NAME FILE", stderr); err != nil {
+			return err
+		}
+		meta.Keywords = split(*keywords)
+		meta.Industry, meta.Region = *industry, *region
+		return c.register(ctx, pos[0], pos[1], *format, meta)
+	case "asset list":
+		return c.search(ctx, catalog.Query{Provider: *provider, Industry: *industry, Region: *region, Format: *format, Limit: *limit, Cursor: *cursor})
+	case "catalog search":
+		return c.search(ctx, catalog.Query{Text: strings.Join(pos, " "), Provider: *provider, Industry: *industry, Region: *region, Format: *format, Limit: *limit, Cursor: *cursor})
+	case "asset show":
+		if err := need(pos, 1, "ASSET", stderr); err != nil {
+			return err
+		}
+		page, err := c.c.Asset(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		return c.print(page, func(tw *tabwriter.Writer) { showAsset(tw, page.Asset, page.Version) })
+	case "asset versions":
+		if err := need(pos, 1, "ASSET", stderr); err != nil {
+			return err
+		}
+		vs, err := c.c.Versions(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		return c.print(vs, func(tw *tabwriter.Writer) {
+			fmt.Fprintln(tw, "版本 V\t行数 ROWS\t格式 FORMAT\t编码 ENCODING\tSHA-256\t时间 CREATED")
+			for _, v := range vs {
+				fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%.16s…\t%s\n", v.Number, v.RowCount, v.SourceFormat, v.SourceEncoding, v.Digest, v.CreatedAt.Format(time.DateTime))
+			}
+		})
+	case "access request":
+		if err := need(pos, 1, "ASSET", stderr); err != nil {
+			return err
+		}
+		g, err := c.c.RequestAccess(ctx, pos[0], *purpose)
+		if err != nil {
+			return err
+		}
+		return c.print(g, func(tw *tabwriter.Writer) {
+			fmt.Fprintf(tw, "申请 Grant\t%s\n状态 Status\t%s\n等待提供方审批 / waiting for the provider:\tdx access approve %s\n", g.ID, g.Status, g.ID)
+		})
+	case "access approve", "access reject", "access revoke":
+		if err := need(pos, 1, "GRANT", stderr); err != nil {
+			return err
+		}
+		st := map[string]string{"approve": "approved", "reject": "rejected", "revoke": "revoked"}[verb]
+		g, err := c.c.Decide(ctx, pos[0], st, *reason)
+		if err != nil {
+			return err
+		}
+		return c.print(g, func(tw *tabwriter.Writer) { fmt.Fprintf(tw, "申请 Grant\t%s\n状态 Status\t%s\n", g.ID, g.Status) })
+	case "access list":
+		gs, err := c.c.Grants(ctx, *status)
+		if err != nil {
+			return err
+		}
+		return c.print(gs, func(tw *tabwriter.Writer) {
+			fmt.Fprintln(tw, "ID\t资产 ASSET\t申请方 CONSUMER\t状态 STATUS\t用途 PURPOSE")
+			for _, g := range gs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", g.ID, g.AssetID, g.ConsumerID, g.Status, g.Purpose)
+			}
+		})
+	case "fetch ":
+		if err := need(pos, 1, "ASSET", stderr); err != nil {
+			return err
+		}
+		return c.fetch(ctx, pos[0], *version, *format, *out)
+	}
+	fmt.Fprintf(stderr, "dx: 未知命令 / unknown command: dx %s %s\n\n%s", noun, verb, usage)
+	return errUsage
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func (c *cli) search(ctx context.Context, q catalog.Query) error {
+	page, err := c.c.Search(ctx, q)
+	if err != nil {
+		return err
+	}
+	return c.print(page, func(tw *tabwriter.Writer) {
+		fmt.Fprintln(tw, "ID\t标题 TITLE\t行业 IND\t地区 REGION\t版本 V\t可见性 VISIBILITY")
+		for _, h := range page.Hits {
+			a := h.Asset
+			title := a.Meta.Title.Zh
+			if a.Meta.Title.En != "" {
+				title = strings.TrimSpace(title + " / " + a.Meta.Title.En)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", a.ID, title, a.Meta.Industry, a.Meta.Region, a.LatestVersion, a.Meta.Visibility)
+		}
+		if page.NextCursor != "" {
+			fmt.Fprintf(tw, "\n下一页 next page: --cursor %s\n", page.NextCursor)
+		}
+	})
+}
+
+func showAsset(tw *tabwriter.Writer, a asset.Asset, v asset.Version) {
+	fmt.Fprintf(tw, "ID\t%s\n名称 Name\t%s\n标题 Title\t%s / %s\n描述 Description\t%s\n", a.ID, a.Name, a.Meta.Title.Zh, a.Meta.Title.En, a.Meta.Description.String())
+	fmt.Fprintf(tw, "行业 Industry\t%s\n地区 Region\t%s\n更新频率 Frequency\t%s\n可见性 Visibility\t%s\n", a.Meta.Industry, a.Meta.Region, a.Meta.Frequency, a.Meta.Visibility)
+	fmt.Fprintf(tw, "持有权 Holding\t%s\n加工使用权 Processing use\t%s\n经营权 Product operation\t%s\n", a.Rights.Holder, strings.Join(a.Rights.ProcessingUse, ","), a.Rights.ProductOperator)
+	for _, p := range a.Lineage {
+		fmt.Fprintf(tw, "上游 Parent\t%s (%s)\n", p.AssetID, p.Transformation)
+	}
+	fmt.Fprintf(tw, "版本 Version\t%d（%d 行 rows, %s, %s）\nSHA-256\t%s\n", v.Number, v.RowCount, v.SourceFormat, v.SourceEncoding, v.Digest)
+	for _, w := range v.Warnings {
+		fmt.Fprintf(tw, "提示 Note\t%s\n", w)
+	}
+	fmt.Fprintln(tw, "\n列 COLUMN\t类型 TYPE\t空值 NULLS\t不同值≈ DISTINCT\t最小 MIN\t最大 MAX")
+	for _, col := range v.Columns {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", col.Name, col.Type, col.NullCount, col.Distinct, col.Min, col.Max)
+	}
+	if len(v.Sample) > 0 {
+		fmt.Fprintln(tw, "\n样例 SAMPLE")
+		var names []string
+		for _, col := range v.Columns {
+			names = append(names, col.Name)
+		}
+		fmt.Fprintln(tw, strings.Join(names, "\t"))
+		for _, row := range v.Sample {
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
+		}
+	}
+}
+
+func (c *cli) register(ctx context.Context, name, path, format string, meta asset.Meta) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return dx.Wrap(err, dx.EInvalid, "无法打开文件 / cannot open "+path)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	bar := newProgress(c.stderr, "上传 upload", st.Size())
+	res, err := c.c.Register(ctx, asset.Register{Name: name, Meta: meta, FileName: path, Format: format}, io.TeeReader(f, bar))
+	bar.done()
+	if err != nil {
+		return err
+	}
+	return c.print(res, func(tw *tabwriter.Writer) { showAsset(tw, res.Asset, res.Version) })
+}
+
+func (c *cli) fetch(ctx context.Context, id string, version int, format, out string) error {
+	if format == "" {
+		format = "csv"
+	}
+	if out == "" {
+		out = fmt.Sprintf("%s.%s", id, format)
+	}
+	var w io.Writer = c.stdout
+	var offset int64
+	if out != "-" {
+		// Resume a partial download of the same file with a Range request.
+		f, err := os.OpenFile(out+".part", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil {
+			offset = st.Size()
+		}
+		w = f
+	}
+	bar := newProgress(c.stderr, "下载 download", -1)
+	bar.n = offset
+	n, total, err := c.c.Download(ctx, id, version, format, offset, io.MultiWriter(w, bar))
+	bar.total = total
+	bar.done()
+	if err != nil {
+		if offset == 0 && out != "-" {
+			os.Remove(out + ".part")
+		}
+		return err
+	}
+	if out != "-" {
+		if err := os.Rename(out+".part", out); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stderr, "已保存 saved %s (%d bytes)\n", out, offset+n)
+	}
+	return nil
+}

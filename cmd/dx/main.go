@@ -1,0 +1,89 @@
+// Command dx is the dx data exchange: `dx serve` runs it, `dx demo` runs a demo exchange
+// with generated data, and the other verbs are a CLI over its API. This is the only
+// package that reads flags and environment, picks implementations and wires them.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/dxexchange/dx"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+const usage = `dx — 可信数据交换 / a trusted data exchange
+
+Usage:
+  dx serve    [--addr :8080] [--data DIR] [--db sqlite|postgres://…] [--migrate]
+  dx demo     [--addr 127.0.0.1:8080] [--data DIR] [--rows 1000000]
+  dx migrate  [--data DIR] [--db …]
+  dx config   print the effective configuration (secrets redacted)
+
+  dx org      list | show ID | create NAME --roles provider,consumer [--uscc CODE]
+  dx member   list [ORG] | add NAME EMAIL [--org ORG]
+  dx token    list | create NAME [--scopes read,write] [--org ORG] | revoke ID
+  dx asset    register NAME FILE [--title-zh … --title-en … --industry Q --region 330100 …]
+              list | show ID | versions ID
+  dx catalog  search [QUERY] [--industry X] [--region CODE] [--provider ORG] [--format F]
+  dx access   request ASSET --purpose TEXT | approve GRANT | reject GRANT --reason TEXT
+              | revoke GRANT | list [--status S]
+  dx fetch    ASSET [-o FILE] [--format csv|parquet] [--version N]
+
+Client verbs read DX_SERVER (default http://127.0.0.1:8080) and DX_TOKEN, or --server and
+--token; add --json for machine-readable output.
+`
+
+// Run runs dx with args and returns the exit code: 0 ok, 1 a failure, 2 bad usage,
+// 3 unauthorized or forbidden, 4 not found, 5 conflict, 6 invalid input.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = runServe(ctx, args[1:], stdout, stderr)
+	case "demo":
+		err = runDemo(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		err = runMigrate(ctx, args[1:], stdout, stderr)
+	case "config":
+		err = runConfig(args[1:], stdout, stderr)
+	case "org", "member", "token", "asset", "catalog", "access", "fetch":
+		err = runClient(ctx, args[0], args[1:], stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "dx: 未知命令 / unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err == nil {
+		return 0
+	}
+	if err == errUsage {
+		return 2
+	}
+	fmt.Fprintf(stderr, "dx: %s\n", dx.ErrorMessage(err))
+	if dx.ErrorCode(err) == dx.EInternal {
+		fmt.Fprintf(stderr, "    (%v)\n", err)
+	}
+	switch dx.ErrorCode(err) {
+	case dx.EUnauthorized, dx.EForbidden:
+		return 3
+	case dx.ENotFound:
+		return 4
+	case dx.EConflict:
+		return 5
+	case dx.EInvalid, dx.EUnprocessable, dx.ETooLarge:
+		return 6
+	}
+	return 1
+}

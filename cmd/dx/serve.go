@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/access"
+	"github.com/dxexchange/dx/api"
+	"github.com/dxexchange/dx/asset"
+	"github.com/dxexchange/dx/audit"
+	"github.com/dxexchange/dx/blob/fsblob"
+	"github.com/dxexchange/dx/catalog"
+	"github.com/dxexchange/dx/engine/duckdb"
+	"github.com/dxexchange/dx/party"
+	"github.com/dxexchange/dx/server"
+	"github.com/dxexchange/dx/store"
+	"github.com/dxexchange/dx/store/postgres"
+	"github.com/dxexchange/dx/store/sqlite"
+)
+
+var errUsage = errors.New("usage")
+
+// Config is the server's configuration: defaults, then DX_* environment, then flags.
+type Config struct {
+	Addr         string `json:"addr"`
+	Data         string `json:"data"`
+	DB           string `json:"db"` // "sqlite" or a postgres:// URL
+	Migrate      bool   `json:"migrate"`
+	MaxUpload    int64  `json:"max_upload_bytes"`
+	EngineMemory string `json:"engine_memory"`
+	Threads      int    `json:"engine_threads"`
+	LogFormat    string `json:"log_format"` // text or json
+	LogLevel     string `json:"log_level"`
+	OperatorName string `json:"operator_name"`
+}
+
+func defaultConfig() Config {
+	return Config{Addr: ":8080", Data: "dx-data", DB: "sqlite", MaxUpload: 20 << 30, EngineMemory: "1GB",
+		Threads: runtime.NumCPU(), LogFormat: "text", LogLevel: "info", OperatorName: "数据交易所运营方 Exchange Operator"}
+}
+
+// flags binds cfg to a flag set, after applying the DX_* environment.
+func (cfg *Config) flags(name string, stderr io.Writer) *flag.FlagSet {
+	env := func(key string, dst *string) {
+		if v, ok := os.LookupEnv(key); ok {
+			*dst = v
+		}
+	}
+	env("DX_ADDR", &cfg.Addr)
+	env("DX_DATA", &cfg.Data)
+	env("DX_DB", &cfg.DB)
+	env("DX_ENGINE_MEMORY", &cfg.EngineMemory)
+	env("DX_LOG_FORMAT", &cfg.LogFormat)
+	env("DX_LOG_LEVEL", &cfg.LogLevel)
+	if v, err := strconv.ParseInt(os.Getenv("DX_MAX_UPLOAD"), 10, 64); err == nil {
+		cfg.MaxUpload = v
+	}
+	if v, err := strconv.ParseBool(os.Getenv("DX_MIGRATE")); err == nil {
+		cfg.Migrate = v
+	}
+	fs := flag.NewFlagSet("dx "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "data directory (database file, blobs)")
+	fs.StringVar(&cfg.DB, "db", cfg.DB, `"sqlite" (a file in the data directory) or a postgres:// URL`)
+	fs.BoolVar(&cfg.Migrate, "migrate", cfg.Migrate, "apply pending database migrations")
+	fs.Int64Var(&cfg.MaxUpload, "max-upload", cfg.MaxUpload, "largest accepted upload, bytes")
+	fs.StringVar(&cfg.EngineMemory, "engine-memory", cfg.EngineMemory, "DuckDB memory limit")
+	fs.IntVar(&cfg.Threads, "engine-threads", cfg.Threads, "DuckDB threads")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
+	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	return fs
+}
+
+func (cfg Config) logger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// redacted returns the configuration as shown to people: no password in the DB URL.
+func (cfg Config) redacted() Config {
+	if i := strings.Index(cfg.DB, "://"); i >= 0 {
+		if at := strings.LastIndex(cfg.DB, "@"); at > i {
+			userinfo := cfg.DB[i+3 : at]
+			if u, _, ok := strings.Cut(userinfo, ":"); ok {
+				cfg.DB = cfg.DB[:i+3] + u + ":REDACTED" + cfg.DB[at:]
+			}
+		}
+	}
+	return cfg
+}
+
+// exchange is a wired dx: the store, blobs, engine and services behind one server.
+type exchange struct {
+	cfg     Config
+	log     *slog.Logger
+	store   store.Store
+	engine  *duckdb.Engine
+	parties *party.Service
+	server  *server.Server
+}
+
+func openStore(ctx context.Context, cfg Config) (store.Store, error) {
+	if strings.HasPrefix(cfg.DB, "postgres://") || strings.HasPrefix(cfg.DB, "postgresql://") {
+		return postgres.Open(ctx, cfg.DB, cfg.Migrate)
+	}
+	if cfg.DB != "sqlite" && cfg.DB != "" {
+		return nil, dx.Errorf(dx.EInvalid, "--db 应为 sqlite 或 postgres:// URL / --db must be sqlite or a postgres:// URL")
+	}
+	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
+		return nil, err
+	}
+	return sqlite.Open(ctx, filepath.Join(cfg.Data, "dx.db"), cfg.Migrate)
+}
+
+func openExchange(ctx context.Context, cfg Config, log *slog.Logger) (*exchange, error) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := fsblob.Open(filepath.Join(cfg.Data, "blobs"))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	eng, err := duckdb.Open(duckdb.Config{Threads: cfg.Threads, MemoryLimit: cfg.EngineMemory, TempDir: filepath.Join(blobs.TempDir(), "duckdb")})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	clock := dx.SystemClock{}
+	parties := &party.Service{Store: st, Clock: clock, Log: log}
+	assets := &asset.Service{Store: st, Blobs: blobs, Engine: eng, Clock: clock, Log: log, MaxSize: cfg.MaxUpload, Slots: make(chan struct{}, 2)}
+	a := &api.API{
+		Parties: parties,
+		Assets:  assets,
+		Access:  &access.Service{Store: st, Assets: assets, Clock: clock, Log: log},
+		Catalog: &catalog.Service{Store: st},
+		Audit:   &audit.Service{Store: st},
+		Log:     log,
+	}
+	srv := &server.Server{API: a, Log: log, Health: func(ctx context.Context) error {
+		_, err := st.Events(ctx, 1<<62, 1)
+		return err
+	}}
+	return &exchange{cfg: cfg, log: log, store: st, engine: eng, parties: parties, server: srv}, nil
+}
+
+func (x *exchange) Close() {
+	x.engine.Close()
+	x.store.Close()
+}
+
+// serve listens on addr and serves until ctx ends, then shuts down gracefully. ready,
+// if not nil, receives the bound address.
+func (x *exchange) serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: x.server, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(x.log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	x.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return hs.Shutdown(sctx)
+}
+
+// bootstrap creates the operator on first start and prints its token once.
+func (x *exchange) bootstrap(ctx context.Context, stdout io.Writer) (party.Org, string, error) {
+	org, secret, created, err := x.parties.Bootstrap(ctx, x.cfg.OperatorName)
+	if err != nil {
+		return org, "", err
+	}
+	if created {
+		fmt.Fprintf(stdout, "首次启动：已创建运营方机构 %s / first start: created the operator organisation %s\n", org.ID, org.ID)
+		fmt.Fprintf(stdout, "运营方令牌（只显示这一次）/ operator token (shown only this once):\n  %s\n", secret)
+	}
+	return org, secret, nil
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := defaultConfig()
+	fs := cfg.flags("serve", stderr)
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	log := cfg.logger(stderr)
+	slog.SetDefault(log)
+	x, err := openExchange(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer x.Close()
+	if _, _, err := x.bootstrap(ctx, stdout); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "dx 正在监听 / listening on http://%s\n", ln.Addr())
+	return x.serve(ctx, ln)
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := defaultConfig()
+	fs := cfg.flags("migrate", stderr)
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg.Migrate = true
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	st.Close()
+	fmt.Fprintln(stdout, "数据库结构已是最新 / the database schema is up to date")
+	return nil
+}
+
+func runConfig(args []string, stdout, stderr io.Writer) error {
+	cfg := defaultConfig()
+	fs := cfg.flags("config", stderr)
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(cfg.redacted())
+}
