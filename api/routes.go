@@ -402,4 +402,3 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, 200, map[string]any{"events": out})
 	return nil
 }
-

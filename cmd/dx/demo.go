@@ -95,7 +95,10 @@ dx 演示交易所已启动 / the dx demo exchange is running at %s
 }
 
 type demo struct {
-	orgs   []struct{ Org party.Org; Token string }
+	orgs []struct {
+		Org   party.Org
+		Token string
+	}
 	visits string // asset ID of the large hospital dataset
 }
 
@@ -118,7 +121,10 @@ func seedDemo(ctx context.Context, op *client.Client, dir string, rows int) (dem
 		if err != nil {
 			return d, err
 		}
-		d.orgs = append(d.orgs, struct{ Org party.Org; Token string }{res.Org, res.Token})
+		d.orgs = append(d.orgs, struct {
+			Org   party.Org
+			Token string
+		}{res.Org, res.Token})
 	}
 	as := func(i int) *client.Client { return client.New(op.BaseURL, d.orgs[i].Token) }
 	r := rand.New(rand.NewPCG(2026, 11))

@@ -94,7 +94,7 @@ func reader(src engine.Source, fullSample bool) (string, error) {
 		}
 		opts := []string{"delim = " + literal(delim), "header = true", "quote = '\"'", "escape = '\"'",
 			"strict_mode = true", "null_padding = false", "ignore_errors = false", "encoding = 'utf-8'",
-			"comment = ''", "max_line_size = 16777216"}
+			"comment = ''", "max_line_size = 4194304"}
 		if len(src.Columns) > 0 {
 			opts = append(opts, "names = "+listLiteral(src.Columns))
 		}
@@ -179,6 +179,9 @@ func readError(err error) error {
 	where := ""
 	if m := lineRE.FindStringSubmatch(msg); m != nil {
 		where = fmt.Sprintf("第 %s 行 / line %s: ", m[1], m[1])
+	}
+	if strings.Contains(msg, "Out of Memory") || strings.Contains(msg, "IO Error") && strings.Contains(msg, "temp") {
+		return dx.Wrap(err, dx.EInternal, "分析引擎资源不足，请稍后重试 / the analytic engine ran out of memory or scratch space; try again later")
 	}
 	var hint string
 	switch {
