@@ -29,7 +29,7 @@ func (a *API) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/tokens", Summary: "List the caller's organisation's tokens", Auth: true, Query: []string{"org"}, Response: "json", handler: a.listTokens},
 		{Method: "POST", Path: "/api/v1/tokens", Summary: "Create a token (its secret is shown once)", Auth: true, Body: "json", Response: "json", handler: a.createToken},
 		{Method: "DELETE", Path: "/api/v1/tokens/{id}", Summary: "Revoke a token, effective immediately", Auth: true, Response: "json", handler: a.revokeToken},
-		{Method: "POST", Path: "/api/v1/assets", Summary: "Register a dataset or a new version: multipart with a 'meta' JSON part, then a 'file' part", Auth: true, Body: "multipart", Response: "json", handler: a.registerAsset},
+		{Method: "POST", Path: "/api/v1/assets", Summary: "Register a dataset or a new version: multipart with a 'meta' JSON part, then a 'file' part (none when meta.import_path names a file in the server's import directory)", Auth: true, Body: "multipart", Response: "json", handler: a.registerAsset},
 		{Method: "GET", Path: "/api/v1/assets/{id}", Summary: "Show an asset with its latest version's schema, statistics and sample", Auth: true, Response: "json", handler: a.getAsset},
 		{Method: "PATCH", Path: "/api/v1/assets/{id}", Summary: "Replace an asset's metadata and rights (owner)", Auth: true, Body: "json", Response: "json", handler: a.updateAsset},
 		{Method: "GET", Path: "/api/v1/assets/{id}/versions", Summary: "List an asset's versions", Auth: true, Response: "json", handler: a.listVersions},
@@ -191,12 +191,16 @@ func (a *API) registerAsset(w http.ResponseWriter, r *http.Request) error {
 	if err := dec.Decode(&req); err != nil {
 		return dx.Errorf(dx.EInvalid, "meta 不是有效的 JSON / the meta part is not valid JSON: %v", err)
 	}
-	file, err := mr.NextPart()
-	if err != nil || file.FormName() != "file" {
-		return dx.Errorf(dx.EInvalid, "第二部分必须是 file / the second part must be 'file'")
-	}
-	if req.FileName == "" {
-		req.FileName = file.FileName()
+	var file io.Reader
+	if req.ImportPath == "" { // else the server reads a file in its import directory
+		part, err := mr.NextPart()
+		if err != nil || part.FormName() != "file" {
+			return dx.Errorf(dx.EInvalid, "第二部分必须是 file / the second part must be 'file'")
+		}
+		if req.FileName == "" {
+			req.FileName = part.FileName()
+		}
+		file = part
 	}
 	as, v, err := a.Assets.Register(r.Context(), req, file)
 	if err != nil {

@@ -2,9 +2,6 @@ package asset
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -17,7 +14,6 @@ import (
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/blob"
 	"github.com/dxexchange/dx/engine"
-	"github.com/dxexchange/dx/sourcefile"
 	"github.com/dxexchange/dx/textsearch"
 )
 
@@ -29,6 +25,9 @@ type Service struct {
 	Clock   dx.Clock
 	Log     *slog.Logger
 	MaxSize int64 // largest accepted upload in bytes
+	// ImportDir is the directory whose files may be registered in place by path; "" turns
+	// in-place registration off.
+	ImportDir string
 	// Slots bounds concurrent ingestions (each runs the engine flat out); nil: unbounded.
 	Slots chan struct{}
 }
@@ -44,6 +43,9 @@ type Register struct {
 	Lineage  []Parent `json:"lineage,omitempty"` // parents of a derived product
 	FileName string   `json:"file_name"`
 	Format   string   `json:"format,omitempty"` // "" to guess from the file name and content
+	// ImportPath names a file inside the server's import directory to read in place
+	// instead of an uploaded body (no copy: the fast path for large local files).
+	ImportPath string `json:"import_path,omitempty"`
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,79}$`)
@@ -236,63 +238,6 @@ func (s *Service) Register(ctx context.Context, req Register, body io.Reader) (a
 func versionEvent(now time.Time, p dx.Principal, v Version) dx.Event {
 	return dx.NewEvent(now, p, "asset.version", v.ID, map[string]any{"asset": v.AssetID, "number": v.Number,
 		"sha256": v.Digest, "source_sha256": v.SourceDigest, "rows": v.RowCount})
-}
-
-// ingest spools body to scratch (hashing it and enforcing the size limit), prepares it,
-// converts it to Parquet and stores the Parquet blob.
-func (s *Service) ingest(ctx context.Context, req Register, body io.Reader) (v Version, err error) {
-	src, err := s.Blobs.Temp("upload-*")
-	if err != nil {
-		return v, err
-	}
-	defer os.Remove(src.Name())
-	h := sha256.New()
-	limit := s.MaxSize
-	if limit <= 0 {
-		limit = 1 << 62
-	}
-	n, err := io.Copy(io.MultiWriter(src, h), io.LimitReader(body, limit+1))
-	if cerr := src.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		var de *dx.Error
-		if errors.As(err, &de) {
-			return v, err
-		}
-		return v, dx.Wrap(err, dx.EInvalid, "上传中断 / the upload was interrupted")
-	}
-	if n > limit {
-		return v, dx.Errorf(dx.ETooLarge, "文件超过大小上限 %d 字节 / the file is over the size limit of %d bytes", limit, limit)
-	}
-	v.SourceName, v.SourceSize, v.SourceDigest = req.FileName, n, hex.EncodeToString(h.Sum(nil))
-
-	newScratch := func() (*os.File, error) { return s.Blobs.Temp("utf8-*") }
-	prep, err := sourcefile.Prepare(src.Name(), req.FileName, req.Format, newScratch)
-	if err != nil {
-		return v, err
-	}
-	if prep.Path != src.Name() {
-		defer os.Remove(prep.Path)
-	}
-	v.SourceFormat, v.SourceEncoding, v.Warnings = prep.Format, prep.Encoding, prep.Warnings
-
-	dst, err := s.Blobs.Temp("parquet-*")
-	if err != nil {
-		return v, err
-	}
-	dst.Close()
-	os.Remove(dst.Name()) // the engine creates it
-	defer os.Remove(dst.Name())
-	desc, err := s.Engine.Ingest(ctx, engine.Source{Path: prep.Path, Format: prep.Format, Columns: prep.Columns}, dst.Name(), SampleRows)
-	if err != nil {
-		return v, err
-	}
-	v.RowCount, v.Columns, v.Sample = desc.RowCount, desc.Columns, desc.Sample
-	if v.Digest, v.Size, err = s.Blobs.Put(dst.Name()); err != nil {
-		return v, err
-	}
-	return v, nil
 }
 
 // Update replaces an asset's metadata and, if given, its rights. Owner only.

@@ -137,6 +137,7 @@ func (c *Client) RevokeToken(ctx context.Context, id string) error {
 }
 
 // Register uploads file as a new asset or version, streaming it as a multipart body.
+// With req.ImportPath set, file is nil and the server reads the file in place.
 func (c *Client) Register(ctx context.Context, req asset.Register, file io.Reader) (api.Registered, error) {
 	var out api.Registered
 	pr, pw := io.Pipe()
@@ -157,12 +158,14 @@ func (c *Client) Register(ctx context.Context, req asset.Register, file io.Reade
 			if _, err := p.Write(meta); err != nil {
 				return err
 			}
-			fp, err := mw.CreateFormFile("file", req.FileName)
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(fp, file); err != nil {
-				return err
+			if file != nil {
+				fp, err := mw.CreateFormFile("file", req.FileName)
+				if err != nil {
+					return err
+				}
+				if _, err := io.Copy(fp, file); err != nil {
+					return err
+				}
 			}
 			return mw.Close()
 		}()

@@ -92,9 +92,11 @@ func sniffBinary(head []byte) string {
 }
 
 // Prepare inspects the file at path (a scratch file), declared to have format ("" to
-// guess from name and content). When the file must be converted, newScratch makes the
-// UTF-8 copy; the caller removes Prepared.Path if it differs from path.
-func Prepare(path, name, format string, newScratch func() (*os.File, error)) (p Prepared, err error) {
+// guess from name and content). isUTF8, if not nil, is what a Spool found out about the
+// whole file; nil makes Prepare read the file to find out. When the file must be
+// converted, newScratch makes the UTF-8 copy; the caller removes Prepared.Path if it
+// differs from path.
+func Prepare(path, name, format string, isUTF8 *bool, newScratch func() (*os.File, error)) (p Prepared, err error) {
 	defer dx.WrapOp(&err, "sourcefile.Prepare")
 	f, err := os.Open(path)
 	if err != nil {
@@ -143,8 +145,10 @@ func Prepare(path, name, format string, newScratch func() (*os.File, error)) (p 
 		if kind := sniffBinary(head); kind != "" {
 			return Prepared{}, unprocessable("文件是二进制（%s），不是 %s 文本；请导出为 CSV / the file is binary (%s), not %s text; export it as CSV", kind, format, kind, format)
 		}
-		valid, err := validUTF8(f)
-		if err != nil {
+		var valid bool
+		if isUTF8 != nil {
+			valid = *isUTF8
+		} else if valid, err = validUTF8(f); err != nil {
 			return Prepared{}, err
 		}
 		if valid {

@@ -20,7 +20,7 @@ func prepare(t *testing.T, name string, content []byte, format string) (Prepared
 	if err := os.WriteFile(path, content, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return Prepare(path, name, format, func() (*os.File, error) { return os.CreateTemp(dir, "conv-*") })
+	return Prepare(path, name, format, nil, func() (*os.File, error) { return os.CreateTemp(dir, "conv-*") })
 }
 
 func read(t *testing.T, p Prepared) string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -84,6 +85,7 @@ func runClient(ctx context.Context, noun string, args []string, stdout, stderr i
 	provider := fs.String("provider", "", "provider organisation ID")
 	limit := fs.Int("limit", 20, "results per page")
 	cursor := fs.String("cursor", "", "page cursor")
+	inPlace := fs.Bool("in-place", false, "register: let the server read FILE from its import directory (no upload)")
 	var meta asset.Meta
 	keywords := fs.String("keywords", "", "keywords, comma-separated")
 	fs.StringVar(&meta.Title.Zh, "title-zh", "", "Chinese title")
@@ -230,7 +232,7 @@ func runClient(ctx context.Context, noun string, args []string, stdout, stderr i
 		}
 		meta.Keywords = split(*keywords)
 		meta.Industry, meta.Region = *industry, *region
-		return c.register(ctx, pos[0], pos[1], *format, meta)
+		return c.register(ctx, pos[0], pos[1], *format, meta, *inPlace)
 	case "asset list":
 		return c.search(ctx, catalog.Query{Provider: *provider, Industry: *industry, Region: *region, Format: *format, Limit: *limit, Cursor: *cursor})
 	case "catalog search":
@@ -356,7 +358,18 @@ func showAsset(tw *tabwriter.Writer, a asset.Asset, v asset.Version) {
 	}
 }
 
-func (c *cli) register(ctx context.Context, name, path, format string, meta asset.Meta) error {
+func (c *cli) register(ctx context.Context, name, path, format string, meta asset.Meta, inPlace bool) error {
+	if inPlace {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return err
+		}
+		res, err := c.c.Register(ctx, asset.Register{Name: name, Meta: meta, ImportPath: abs, Format: format}, nil)
+		if err != nil {
+			return err
+		}
+		return c.print(res, func(tw *tabwriter.Writer) { showAsset(tw, res.Asset, res.Version) })
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return dx.Wrap(err, dx.EInvalid, "无法打开文件 / cannot open "+path)

@@ -559,3 +559,41 @@ func freeAddr(t *testing.T) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+func TestRegisterInPlace(t *testing.T) {
+	imports := t.TempDir()
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(imports, "ok.csv"), []byte("城市,人口\n杭州,1200\n"), 0o600)
+	gbk := []byte("\xb3\xc7\xca\xd0,\xc8\xcb\xbf\xda\n\xba\xbc\xd6\xdd,1200\n") // 城市,人口 / 杭州,1200 in GBK
+	os.WriteFile(filepath.Join(imports, "gbk.csv"), gbk, 0o600)
+	os.WriteFile(filepath.Join(outside, "secret.csv"), []byte("a\n1\n"), 0o600)
+	os.Symlink(filepath.Join(outside, "secret.csv"), filepath.Join(imports, "link.csv"))
+	te := startExchange(t, func(c *Config) { c.ImportDir = imports })
+	prov, _ := te.org(t, "p", "provider")
+	reg := func(path string) (asset.Version, error) {
+		res, err := prov.Register(context.Background(), asset.Register{Name: "inplace", ImportPath: path,
+			Meta: asset.Meta{Title: asset.Text{Zh: "就地登记"}, Industry: "A"}}, nil)
+		return res.Version, err
+	}
+	v, err := reg("ok.csv")
+	if err != nil || v.RowCount != 1 || v.Columns[0].Name != "城市" || v.SourceName != "ok.csv" || len(v.SourceDigest) != 64 {
+		t.Fatalf("in place: %+v %v", v, err)
+	}
+	v, err = reg(filepath.Join(imports, "gbk.csv"))
+	if err != nil || v.SourceEncoding != "gb18030" || v.Columns[1].Name != "人口" || v.Sample[0][0] != "杭州" {
+		t.Fatalf("in place GBK: %+v %v", v, err)
+	}
+	for _, bad := range []string{"../" + filepath.Base(outside) + "/secret.csv", filepath.Join(outside, "secret.csv"), "link.csv", "/etc/passwd"} {
+		_, err := reg(bad)
+		if c := dx.ErrorCode(err); c != dx.EForbidden && c != dx.ENotFound {
+			t.Errorf("%s: %v, want forbidden or not found", bad, err)
+		}
+	}
+	_, err = reg("missing.csv")
+	wantCode(t, err, dx.ENotFound)
+	// Without an import directory, in-place registration is off.
+	te2 := startExchange(t, nil)
+	prov2, _ := te2.org(t, "p", "provider")
+	_, err = prov2.Register(context.Background(), asset.Register{Name: "x", ImportPath: "ok.csv", Meta: asset.Meta{Title: asset.Text{Zh: "x"}, Industry: "A"}}, nil)
+	wantCode(t, err, dx.EForbidden)
+}

@@ -23,7 +23,7 @@ func main() {
 const usage = `dx — 可信数据交换 / a trusted data exchange
 
 Usage:
-  dx serve    [--addr :8080] [--data DIR] [--db sqlite|postgres://…] [--migrate]
+  dx serve    [--addr :8080] [--data DIR] [--db sqlite|postgres://…] [--migrate] [--import-dir DIR]
   dx demo     [--addr 127.0.0.1:8080] [--data DIR] [--rows 1000000]
   dx migrate  [--data DIR] [--db …]
   dx config   print the effective configuration (secrets redacted)
@@ -31,7 +31,7 @@ Usage:
   dx org      list | show ID | create NAME --roles provider,consumer [--uscc CODE]
   dx member   list [ORG] | add NAME EMAIL [--org ORG]
   dx token    list | create NAME [--scopes read,write] [--org ORG] | revoke ID
-  dx asset    register NAME FILE [--title-zh … --title-en … --industry Q --region 330100 …]
+  dx asset    register NAME FILE [--title-zh … --title-en … --industry Q --region 330100 …] [--in-place]
               list | show ID | versions ID
   dx catalog  search [QUERY] [--industry X] [--region CODE] [--provider ORG] [--format F]
   dx access   request ASSET --purpose TEXT | approve GRANT | reject GRANT --reason TEXT

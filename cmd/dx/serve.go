@@ -46,6 +46,7 @@ type Config struct {
 	LogFormat    string `json:"log_format"` // text or json
 	LogLevel     string `json:"log_level"`
 	OperatorName string `json:"operator_name"`
+	ImportDir    string `json:"import_dir"` // files here may be registered in place; "" for none
 }
 
 func defaultConfig() Config {
@@ -66,6 +67,7 @@ func (cfg *Config) flags(name string, stderr io.Writer) *flag.FlagSet {
 	env("DX_ENGINE_MEMORY", &cfg.EngineMemory)
 	env("DX_LOG_FORMAT", &cfg.LogFormat)
 	env("DX_LOG_LEVEL", &cfg.LogLevel)
+	env("DX_IMPORT_DIR", &cfg.ImportDir)
 	if v, err := strconv.ParseInt(os.Getenv("DX_MAX_UPLOAD"), 10, 64); err == nil {
 		cfg.MaxUpload = v
 	}
@@ -83,6 +85,7 @@ func (cfg *Config) flags(name string, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.Threads, "engine-threads", cfg.Threads, "DuckDB threads")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&cfg.ImportDir, "import-dir", cfg.ImportDir, "directory whose files may be registered in place (dx asset register --in-place)")
 	return fs
 }
 
@@ -149,7 +152,7 @@ func openExchange(ctx context.Context, cfg Config, log *slog.Logger) (*exchange,
 	}
 	clock := dx.SystemClock{}
 	parties := &party.Service{Store: st, Clock: clock, Log: log}
-	assets := &asset.Service{Store: st, Blobs: blobs, Engine: eng, Clock: clock, Log: log, MaxSize: cfg.MaxUpload, Slots: make(chan struct{}, 2)}
+	assets := &asset.Service{Store: st, Blobs: blobs, Engine: eng, Clock: clock, Log: log, MaxSize: cfg.MaxUpload, ImportDir: cfg.ImportDir, Slots: make(chan struct{}, 2)}
 	a := &api.API{
 		Parties: parties,
 		Assets:  assets,

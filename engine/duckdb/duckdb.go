@@ -15,8 +15,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -94,7 +96,7 @@ func reader(src engine.Source, fullSample bool) (string, error) {
 		}
 		opts := []string{"delim = " + literal(delim), "header = true", "quote = '\"'", "escape = '\"'",
 			"strict_mode = true", "null_padding = false", "ignore_errors = false", "encoding = 'utf-8'",
-			"comment = ''", "max_line_size = 4194304"}
+			"comment = ''", "max_line_size = 4194304", "skip = 0"}
 		if len(src.Columns) > 0 {
 			opts = append(opts, "names = "+listLiteral(src.Columns))
 		}
@@ -125,7 +127,7 @@ func (e *Engine) Ingest(ctx context.Context, src engine.Source, dst string, samp
 		if err != nil {
 			return err
 		}
-		q := fmt.Sprintf("COPY (SELECT * FROM %s) TO %s (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)", from, literal(dst))
+		q := fmt.Sprintf("COPY (SELECT * FROM %s) TO %s (FORMAT parquet)", from, literal(dst))
 		_, err = conn.ExecContext(ctx, q)
 		return err
 	}
@@ -151,6 +153,14 @@ func (e *Engine) Ingest(ctx context.Context, src engine.Source, dst string, samp
 	if err != nil {
 		os.Remove(dst)
 		return d, err
+	}
+	if len(src.Columns) > 0 && len(d.Columns) != len(src.Columns) {
+		// DuckDB's sniffer read a different shape than the header promises: never keep it.
+		os.Remove(dst)
+		if perr := findCSVError(src); perr != nil {
+			return engine.Description{}, dx.Errorf(dx.EUnprocessable, "%s", perr.Error())
+		}
+		return engine.Description{}, dx.Errorf(dx.EUnprocessable, "表头有 %d 列，数据有 %d 列 / the header has %d columns but the data has %d", len(src.Columns), len(d.Columns), len(src.Columns), len(d.Columns))
 	}
 	return d, nil
 }
@@ -201,6 +211,110 @@ func readError(err error) error {
 
 type colInfo struct{ name, typ string }
 
+// distinctSample is how many rows the distinct-count estimate reads. Min, max and null
+// counts come exactly from the Parquet footer at no scan cost; an approximate distinct
+// count over the whole of a 10M-row file would cost a third of its ingestion.
+const distinctSample = 200_000
+
+// footerStats returns the row count and per-column statistics of a Parquet file: min,
+// max and null count aggregated over the row groups' footer statistics (falling back to
+// a scan for columns the footer lacks), and a distinct count estimated over the first
+// distinctSample rows (exact for smaller files up to HyperLogLog error).
+func footerStats(ctx context.Context, conn *sql.Conn, path string, cols []colInfo) (int64, []engine.Column, error) {
+	lit := literal(path)
+	var rows int64
+	if err := conn.QueryRowContext(ctx, "SELECT coalesce(sum(num_rows), 0)::BIGINT FROM parquet_file_metadata("+lit+")").Scan(&rows); err != nil {
+		return 0, nil, err
+	}
+	out := make([]engine.Column, len(cols))
+	index := map[string]int{}
+	for i, c := range cols {
+		out[i] = engine.Column{Name: c.name, Type: c.typ, NullCount: -1}
+		index[c.name] = i
+	}
+	// The footer's statistics, one row per column chunk, aggregated here by column type
+	// so that numbers compare as numbers.
+	r, err := conn.QueryContext(ctx, "SELECT path_in_schema, stats_min_value, stats_max_value, stats_null_count FROM parquet_metadata("+lit+")")
+	if err != nil {
+		return 0, nil, err
+	}
+	seen := make([]bool, len(cols))
+	for r.Next() {
+		var name string
+		var mn, mx sql.NullString
+		var nulls sql.NullInt64
+		if err := r.Scan(&name, &mn, &mx, &nulls); err != nil {
+			r.Close()
+			return 0, nil, err
+		}
+		i, ok := index[name]
+		if !ok || !scalar(cols[i].typ) {
+			continue // a nested column's leaf
+		}
+		c := &out[i]
+		if !seen[i] {
+			seen[i] = true
+			c.NullCount = 0
+		}
+		if nulls.Valid && c.NullCount >= 0 {
+			c.NullCount += nulls.Int64
+		} else {
+			c.NullCount = -1
+		}
+		if mn.Valid && (c.Min == "" || less(c.Type, mn.String, c.Min)) {
+			c.Min = mn.String
+		}
+		if mx.Valid && (c.Max == "" || less(c.Type, c.Max, mx.String)) {
+			c.Max = mx.String
+		}
+	}
+	r.Close()
+	if err := r.Err(); err != nil {
+		return 0, nil, err
+	}
+	for i := range out {
+		out[i].Min, out[i].Max = clip(out[i].Min), clip(out[i].Max)
+	}
+	var missing []int
+	scan := []string{}
+	for i, c := range cols {
+		id := ident(c.name)
+		scan = append(scan, "approx_count_distinct("+id+")")
+		if out[i].NullCount < 0 {
+			missing = append(missing, i)
+			scan = append(scan, "count(*) - count("+id+")")
+		}
+	}
+	vals := make([]any, 0, len(scan))
+	for i := range cols {
+		vals = append(vals, &out[i].Distinct)
+		if out[i].NullCount < 0 {
+			vals = append(vals, &out[i].NullCount)
+		}
+	}
+	if len(scan) > 0 {
+		q := fmt.Sprintf("SELECT %s FROM (SELECT * FROM read_parquet(%s) LIMIT %d)", strings.Join(scan, ", "), lit, distinctSample)
+		if err := conn.QueryRowContext(ctx, q).Scan(vals...); err != nil {
+			return 0, nil, err
+		}
+	}
+	if len(missing) > 0 && rows > distinctSample {
+		// The sample's null counts are not the file's: count the missing ones exactly.
+		var exact []string
+		for _, i := range missing {
+			exact = append(exact, "count(*) - count("+ident(cols[i].name)+")")
+		}
+		vals = vals[:0]
+		for _, i := range missing {
+			vals = append(vals, &out[i].NullCount)
+		}
+		if err := conn.QueryRowContext(ctx, "SELECT "+strings.Join(exact, ", ")+" FROM read_parquet("+lit+")").Scan(vals...); err != nil {
+			return 0, nil, err
+		}
+	}
+	return rows, out, nil
+}
+
 func describe(ctx context.Context, conn *sql.Conn, path string, sampleRows int) (d engine.Description, err error) {
 	from := "read_parquet(" + literal(path) + ")"
 	rows, err := conn.QueryContext(ctx, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "+from+")")
@@ -220,38 +334,10 @@ func describe(ctx context.Context, conn *sql.Conn, path string, sampleRows int) 
 	if err := rows.Err(); err != nil {
 		return d, err
 	}
-	// One scan for all statistics: count, then per column non-null count, approximate
-	// distinct count, min and max (as text; not for nested types).
-	exprs := []string{"count(*)"}
-	for _, c := range cols {
-		id := ident(c.name)
-		exprs = append(exprs, "count("+id+")", "approx_count_distinct("+id+")")
-		if scalar(c.typ) {
-			exprs = append(exprs, "min("+id+")::VARCHAR", "max("+id+")::VARCHAR")
-		} else {
-			exprs = append(exprs, "NULL::VARCHAR", "NULL::VARCHAR")
-		}
-	}
-	vals := make([]any, len(exprs))
-	var total int64
-	vals[0] = &total
-	nonNull := make([]int64, len(cols))
-	distinct := make([]int64, len(cols))
-	mins := make([]sql.NullString, len(cols))
-	maxs := make([]sql.NullString, len(cols))
-	for i := range cols {
-		vals[1+4*i] = &nonNull[i]
-		vals[2+4*i] = &distinct[i]
-		vals[3+4*i] = &mins[i]
-		vals[4+4*i] = &maxs[i]
-	}
-	if err := conn.QueryRowContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM "+from).Scan(vals...); err != nil {
-		return d, err
-	}
-	d.RowCount = total
-	for i, c := range cols {
-		d.Columns = append(d.Columns, engine.Column{Name: c.name, Type: c.typ, NullCount: total - nonNull[i],
-			Distinct: distinct[i], Min: clip(mins[i].String), Max: clip(maxs[i].String)})
+	var err2 error
+	d.RowCount, d.Columns, err2 = footerStats(ctx, conn, path, cols)
+	if err2 != nil {
+		return d, err2
 	}
 	if sampleRows > 0 && len(cols) > 0 {
 		casts := make([]string, len(cols))
@@ -264,6 +350,30 @@ func describe(ctx context.Context, conn *sql.Conn, path string, sampleRows int) 
 		}
 	}
 	return d, nil
+}
+
+// less compares two footer statistics of a column of type typ.
+func less(typ, a, b string) bool {
+	switch {
+	case strings.Contains(typ, "INT") && !strings.Contains(typ, "INTERVAL"):
+		x, errx := strconv.ParseInt(a, 10, 64)
+		y, erry := strconv.ParseInt(b, 10, 64)
+		if errx == nil && erry == nil {
+			return x < y
+		}
+		bx, okx := new(big.Int).SetString(a, 10)
+		by, oky := new(big.Int).SetString(b, 10)
+		if okx && oky {
+			return bx.Cmp(by) < 0
+		}
+	case typ == "FLOAT" || typ == "DOUBLE" || strings.HasPrefix(typ, "DECIMAL"):
+		x, errx := strconv.ParseFloat(a, 64)
+		y, erry := strconv.ParseFloat(b, 64)
+		if errx == nil && erry == nil {
+			return x < y
+		}
+	}
+	return a < b // text, dates and timestamps in ISO form, booleans
 }
 
 func scalar(typ string) bool {

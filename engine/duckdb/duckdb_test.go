@@ -1,0 +1,130 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/engine"
+)
+
+func open(t *testing.T) *Engine {
+	t.Helper()
+	e, err := Open(Config{Threads: 2, MemoryLimit: "512MB", TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+func write(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestFooterStatsMatchAScan checks the statistics read from the Parquet footer against an
+// exact aggregation over the data, on a file with several row groups, negative numbers
+// (whose text order differs from their numeric order), dates, nulls and text.
+func TestFooterStatsMatchAScan(t *testing.T) {
+	e := open(t)
+	dst := filepath.Join(t.TempDir(), "x.parquet")
+	q := fmt.Sprintf(`COPY (SELECT i AS id, (i %% 1000) - 500 AS signed, CASE WHEN i %% 7 = 0 THEN NULL ELSE i * 1.5 END AS amount,
+		DATE '2024-01-01' + (i %% 400)::INTEGER AS day, 'name-' || (i %% 97) AS label, i %% 2 = 0 AS flag
+		FROM range(300000) t(i)) TO %s (FORMAT parquet, ROW_GROUP_SIZE 50000)`, literal(dst))
+	if _, err := e.db.Exec(q); err != nil {
+		t.Fatal(err)
+	}
+	conn, _ := e.db.Conn(context.Background())
+	defer conn.Close()
+	d, err := describe(context.Background(), conn, dst, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.RowCount != 300000 || len(d.Columns) != 6 || len(d.Sample) != 3 {
+		t.Fatalf("description = %+v", d)
+	}
+	for _, c := range d.Columns {
+		var mn, mx sql.NullString
+		var nulls int64
+		id := ident(c.Name)
+		err := e.db.QueryRow(fmt.Sprintf("SELECT min(%s)::VARCHAR, max(%s)::VARCHAR, count(*) - count(%s) FROM read_parquet(%s)", id, id, id, literal(dst))).Scan(&mn, &mx, &nulls)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Min != mn.String || c.Max != mx.String || c.NullCount != nulls {
+			t.Errorf("%s: footer says min %q max %q nulls %d; a scan says %q %q %d", c.Name, c.Min, c.Max, c.NullCount, mn.String, mx.String, nulls)
+		}
+		if c.Distinct <= 0 {
+			t.Errorf("%s: distinct %d", c.Name, c.Distinct)
+		}
+	}
+}
+
+func TestIngestErrorsNameTheLine(t *testing.T) {
+	e := open(t)
+	tests := []struct {
+		name, content, format string
+		columns               []string
+		want                  string
+	}{
+		{"short row", "a,b,c\n1,2,3\n4,5\n", engine.FormatCSV, []string{"a", "b", "c"}, "line 3"},
+		{"long row deep in the file", "a,b\n" + strings.Repeat("1,2\n", 60000) + "1,2,3\n", engine.FormatCSV, []string{"a", "b"}, "line 60002"},
+		{"tsv", "a\tb\n1\t2\t3\n", engine.FormatTSV, []string{"a", "b"}, "line 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := engine.Source{Path: write(t, "in", tt.content), Format: tt.format, Columns: tt.columns}
+			dst := filepath.Join(t.TempDir(), "out.parquet")
+			_, err := e.Ingest(context.Background(), src, dst, 5)
+			if dx.ErrorCode(err) != dx.EUnprocessable || !strings.Contains(dx.ErrorMessage(err), tt.want) {
+				t.Fatalf("got %v, want unprocessable naming %q", err, tt.want)
+			}
+			if _, err := os.Stat(dst); !os.IsNotExist(err) {
+				t.Fatal("a failed ingestion left its output")
+			}
+		})
+	}
+}
+
+func TestLateTypeChangeRetriesWithFullSniff(t *testing.T) {
+	e := open(t)
+	content := "id,v\n" + strings.Repeat("1,2\n", 200000) + "x,N/A\n"
+	d, err := e.Ingest(context.Background(), engine.Source{Path: write(t, "in.csv", content), Format: engine.FormatCSV}, filepath.Join(t.TempDir(), "o.parquet"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.RowCount != 200001 || d.Columns[0].Type != "VARCHAR" || d.Columns[1].Max != "N/A" {
+		t.Fatalf("description = %+v", d.Columns)
+	}
+}
+
+func TestExportNeutralisesFormulas(t *testing.T) {
+	e := open(t)
+	dst := filepath.Join(t.TempDir(), "x.parquet")
+	src := write(t, "in.csv", "n,text\n-5,=1+1\n2,+SUM(A1)\n3,@cmd\n4,-2\n5,safe\n6,\"\ttab\"\n")
+	if _, err := e.Ingest(context.Background(), engine.Source{Path: src, Format: engine.FormatCSV}, dst, 0); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "x.csv")
+	if err := e.Export(context.Background(), dst, out, engine.FormatCSV); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(out)
+	want := "n,text\n-5,'=1+1\n2,'+SUM(A1)\n3,'@cmd\n4,'-2\n5,safe\n6,'\ttab\n"
+	if string(b) != want {
+		t.Fatalf("export =\n%q\nwant\n%q", b, want)
+	}
+	if err := e.Export(context.Background(), dst, out+"2", "xlsx"); dx.ErrorCode(err) != dx.EInvalid {
+		t.Fatalf("xlsx export: %v", err)
+	}
+}
