@@ -29,16 +29,31 @@ type Query struct {
 }
 
 // Cursor is a position in a result list: results continue after (Score, ID) when
-// searching, after (UpdatedAt, ID) when listing.
+// ranking, after (UpdatedAt, ID) when ordering by freshness.
 type Cursor struct {
+	Fresh     bool      `json:"f,omitempty"` // the list is in freshness order
 	Score     float64   `json:"s,omitempty"`
 	UpdatedAt time.Time `json:"u,omitempty"`
 	ID        string    `json:"i"`
 }
 
+// RankLimit is the number of matches above which a text search is ordered by freshness
+// instead of by relevance. Relevance (BM25 on SQLite, ts_rank on PostgreSQL) must be
+// computed for every match before the best can be picked, at a few microseconds each; a
+// query that matches more than this many assets (say 数据 on a data exchange) says little
+// about what the user wants, so the newest matching assets are shown first, which an
+// index yields without touching every match.
+const RankLimit = 500
+
+// DenseMatches is how far CountMatches counts: past it, a store may plan for a term that
+// most assets contain (probing each asset in freshness order rather than listing matches).
+const DenseMatches = 20000
+
 // StoreQuery is a Query as the store runs it.
 type StoreQuery struct {
 	Terms        []string // all must match; none: list by UpdatedAt desc
+	Fresh        bool     // with Terms: order by UpdatedAt desc instead of by relevance
+	Matches      int      // with Terms: CountMatches up to DenseMatches+1, for the store's query plan
 	Industry     string
 	RegionPrefix string // match asset regions starting with it; "" for any
 	Provider     string
@@ -61,11 +76,15 @@ type Store interface {
 	// Search returns up to q.Limit hits visible to the viewer, best first (by Score then
 	// ID when searching; by UpdatedAt then ID, newest first, when listing), after q.After.
 	Search(ctx context.Context, q StoreQuery) ([]Hit, error)
+	// CountMatches returns how many assets contain all terms, counting at most max+1
+	// (visibility and filters aside: it only sizes the search).
+	CountMatches(ctx context.Context, terms []string, max int) (int, error)
 }
 
 // Page is one page of results.
 type Page struct {
 	Hits       []Hit  `json:"hits"`
+	Order      string `json:"order"` // "relevance" or "freshness"
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
@@ -86,7 +105,7 @@ func (s *Service) Search(ctx context.Context, q Query) (Page, error) {
 	sq := StoreQuery{Terms: textsearch.Query(q.Text), Industry: strings.ToUpper(q.Industry), Provider: q.Provider,
 		Format: q.Format, UpdatedSince: q.UpdatedSince, Viewer: p.OrgID, All: p.SeesAll(), Limit: q.Limit}
 	if strings.TrimSpace(q.Text) != "" && len(sq.Terms) == 0 {
-		return Page{Hits: []Hit{}}, nil // only punctuation: nothing can match
+		return Page{Hits: []Hit{}, Order: "relevance"}, nil // only punctuation: nothing can match
 	}
 	if q.Region != "" {
 		if !asset.ValidRegion(q.Region) {
@@ -108,18 +127,31 @@ func (s *Service) Search(ctx context.Context, q Query) (Page, error) {
 		}
 		sq.After = &c
 	}
+	if len(sq.Terms) > 0 {
+		n, err := s.Store.CountMatches(ctx, sq.Terms, DenseMatches)
+		if err != nil {
+			return Page{}, err
+		}
+		sq.Matches, sq.Fresh = n, n > RankLimit
+		if sq.After != nil {
+			sq.Fresh = sq.After.Fresh // a later page keeps its first page's order
+		}
+	}
 	sq.Limit++ // one more tells whether there is a next page
 	hits, err := s.Store.Search(ctx, sq)
 	if err != nil {
 		return Page{}, err
 	}
-	page := Page{Hits: hits}
+	page := Page{Hits: hits, Order: "relevance"}
+	if len(sq.Terms) == 0 || sq.Fresh {
+		page.Order = "freshness"
+	}
 	if len(hits) == sq.Limit {
 		page.Hits = hits[:len(hits)-1]
 		last := page.Hits[len(page.Hits)-1]
 		c := Cursor{ID: last.Asset.ID, Score: last.Score}
-		if len(sq.Terms) == 0 {
-			c = Cursor{ID: last.Asset.ID, UpdatedAt: last.Asset.UpdatedAt}
+		if len(sq.Terms) == 0 || sq.Fresh {
+			c = Cursor{ID: last.Asset.ID, UpdatedAt: last.Asset.UpdatedAt, Fresh: sq.Fresh}
 		}
 		b, _ := json.Marshal(c)
 		page.NextCursor = base64.RawURLEncoding.EncodeToString(b)

@@ -47,6 +47,9 @@ func (Dialect) Rebind(q string) string {
 	return b.String()
 }
 
+// SingleWriter reports whether writes must be queued in-process.
+func (Dialect) SingleWriter() bool { return false }
+
 // Migrations returns the embedded migrations.
 func (Dialect) Migrations() (fs.FS, error) { return fs.Sub(migrations, "migrations") }
 
@@ -73,21 +76,28 @@ func (Dialect) WriteSearch(ctx context.Context, tx *sql.Tx, assetID, title, body
 	return err
 }
 
-// SearchSQL matches all terms; ts_rank orders the hits.
-func (Dialect) SearchSQL(terms []string) sqldb.TextSearch {
+func tsquery(terms []string) string {
 	// Terms hold only letters and digits, so quoting each as a tsquery lexeme is safe.
 	quoted := make([]string, len(terms))
 	for i, t := range terms {
 		quoted[i] = "'" + strings.ReplaceAll(t, "'", "''") + "'"
 	}
-	q := strings.Join(quoted, " & ")
-	return sqldb.TextSearch{
-		Score:     `ts_rank(a.search, to_tsquery('simple', ?))::float8`,
-		ScoreArgs: []any{q},
-		From:      `assets a`,
-		Where:     `a.search @@ to_tsquery('simple', ?)`,
-		WhereArgs: []any{q},
+	return strings.Join(quoted, " & ")
+}
+
+// SearchSQL matches all terms; ranked, ts_rank orders the hits.
+func (Dialect) SearchSQL(terms []string, ranked bool, matches int) sqldb.TextSearch {
+	q := tsquery(terms)
+	ts := sqldb.TextSearch{Score: "0.0::float8", From: `assets a`, Where: `a.search @@ to_tsquery('simple', ?)`, WhereArgs: []any{q}}
+	if ranked {
+		ts.Score, ts.ScoreArgs = `ts_rank(a.search, to_tsquery('simple', ?))::float8`, []any{q}
 	}
+	return ts
+}
+
+// CountSQL counts matches through the GIN index, stopping after max+1.
+func (Dialect) CountSQL(terms []string, max int) (string, []any) {
+	return `SELECT count(*) FROM (SELECT 1 FROM assets WHERE search @@ to_tsquery('simple', ?) LIMIT ?) t`, []any{tsquery(terms), max + 1}
 }
 
 // Open connects to the database at dsn and checks or applies the migrations.

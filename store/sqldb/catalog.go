@@ -12,8 +12,9 @@ func (s *DB) Search(ctx context.Context, q catalog.StoreQuery) ([]catalog.Hit, e
 	var where []string
 	var args []any
 	ts := TextSearch{Score: "0.0", From: "assets a"}
+	ranked := len(q.Terms) > 0 && !q.Fresh
 	if len(q.Terms) > 0 {
-		ts = s.d.SearchSQL(q.Terms)
+		ts = s.d.SearchSQL(q.Terms, ranked, q.Matches)
 	}
 	from, score := ts.From, ts.Score
 	args = append(args, ts.ScoreArgs...)
@@ -45,7 +46,7 @@ func (s *DB) Search(ctx context.Context, q catalog.StoreQuery) ([]catalog.Hit, e
 	}
 	inner := `SELECT ` + assetCols + `, ` + score + ` AS score FROM ` + from + ` WHERE ` + cond
 	var query string
-	if len(q.Terms) > 0 {
+	if ranked {
 		query = `SELECT * FROM (` + inner + `) a`
 		if q.After != nil {
 			query += ` WHERE (a.score < ? OR (a.score = ? AND a.id > ?))`
@@ -55,8 +56,8 @@ func (s *DB) Search(ctx context.Context, q catalog.StoreQuery) ([]catalog.Hit, e
 	} else {
 		query = inner
 		if q.After != nil {
-			query += ` AND (a.updated_at < ? OR (a.updated_at = ? AND a.id < ?))`
-			args = append(args, micros(q.After.UpdatedAt), micros(q.After.UpdatedAt), q.After.ID)
+			query += ` AND (a.updated_at, a.id) < (?, ?)` // a row value, which walks the index
+			args = append(args, micros(q.After.UpdatedAt), q.After.ID)
 		}
 		query += ` ORDER BY a.updated_at DESC, a.id DESC LIMIT ?`
 	}
@@ -77,4 +78,12 @@ func (s *DB) Search(ctx context.Context, q catalog.StoreQuery) ([]catalog.Hit, e
 		hits = append(hits, h)
 	}
 	return hits, s.mapErr(rows.Err())
+}
+
+// CountMatches counts assets containing all terms, up to max+1.
+func (s *DB) CountMatches(ctx context.Context, terms []string, max int) (int, error) {
+	q, args := s.d.CountSQL(terms, max)
+	var n int
+	err := s.db.QueryRowContext(ctx, s.q(q), args...).Scan(&n)
+	return n, s.mapErr(err)
 }

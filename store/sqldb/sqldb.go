@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dxexchange/dx"
@@ -35,10 +36,17 @@ type Dialect interface {
 	MapError(err error) error
 	// WriteSearch stores an asset's search document inside tx.
 	WriteSearch(ctx context.Context, tx *sql.Tx, assetID, title, body string) error
-	// SearchSQL returns how to match and rank assets that contain every one of terms.
-	SearchSQL(terms []string) TextSearch
+	// SearchSQL returns how to match assets that contain every one of terms, and with
+	// ranked, how to score them; matches is the (capped) count of matching assets.
+	SearchSQL(terms []string, ranked bool, matches int) TextSearch
+	// CountSQL returns a query counting at most max+1 assets that contain all terms.
+	CountSQL(terms []string, max int) (string, []any)
 	// Migrations holds NNNN_name.sql files applied in order.
 	Migrations() (fs.FS, error)
+	// SingleWriter reports whether the database allows one writer at a time (SQLite):
+	// then this process queues its own write transactions instead of letting them spin
+	// on the database's busy handler.
+	SingleWriter() bool
 }
 
 // TextSearch is a dialect's full-text match: SELECT …, Score FROM From WHERE Where.
@@ -50,8 +58,9 @@ type TextSearch struct {
 
 // DB is store.Store over database/sql.
 type DB struct {
-	db *sql.DB
-	d  Dialect
+	db  *sql.DB
+	d   Dialect
+	wmu sync.Mutex // held around write transactions when d.SingleWriter()
 }
 
 var _ store.Store = (*DB)(nil)
@@ -73,6 +82,10 @@ func (s *DB) q(query string) string { return s.d.Rebind(query) }
 
 // tx runs fn in a transaction, mapping errors; it commits only if fn returns nil.
 func (s *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.d.SingleWriter() {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.mapErr(err)

@@ -16,6 +16,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/store/sqldb"
 )
 
@@ -32,6 +33,9 @@ func (Dialect) Name() string { return "sqlite" }
 
 // Rebind keeps ? placeholders.
 func (Dialect) Rebind(q string) string { return q }
+
+// SingleWriter reports whether writes must be queued in-process.
+func (Dialect) SingleWriter() bool { return true }
 
 // Migrations returns the embedded migrations.
 func (Dialect) Migrations() (fs.FS, error) { return fs.Sub(migrations, "migrations") }
@@ -54,25 +58,51 @@ func (Dialect) MapError(err error) error {
 
 // WriteSearch replaces the asset's row in the FTS5 table.
 func (Dialect) WriteSearch(ctx context.Context, tx *sql.Tx, assetID, title, body string) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM asset_search WHERE asset_id = ?`, assetID); err != nil {
+	var rowid int64
+	if err := tx.QueryRowContext(ctx, `SELECT rowid FROM assets WHERE id = ?`, assetID).Scan(&rowid); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO asset_search (asset_id, title, body) VALUES (?, ?, ?)`, assetID, title, body)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM asset_search WHERE rowid = ?`, rowid); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO asset_search (rowid, title, body) VALUES (?, ?, ?)`, rowid, title, body)
 	return err
 }
 
-// SearchSQL matches every term as a quoted FTS5 string; BM25 is negated so higher is better.
-func (Dialect) SearchSQL(terms []string) sqldb.TextSearch {
+func matchExpr(terms []string) string {
 	quoted := make([]string, len(terms))
 	for i, t := range terms {
 		quoted[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
 	}
-	return sqldb.TextSearch{
-		Score:     `-bm25(asset_search, 0.0, 5.0, 1.0)`,
-		From:      `asset_search JOIN assets a ON a.id = asset_search.asset_id`,
-		Where:     `asset_search MATCH ?`,
-		WhereArgs: []any{strings.Join(quoted, " AND ")},
+	return strings.Join(quoted, " AND ")
+}
+
+// SearchSQL matches every term as a quoted FTS5 string; ranked, by BM25 (negated so
+// higher is better) with titles weighted five times the rest.
+func (Dialect) SearchSQL(terms []string, ranked bool, matches int) sqldb.TextSearch {
+	if !ranked && matches > catalog.DenseMatches {
+		// Most assets match: walk assets newest first and probe each (a handful of
+		// probes per hit) instead of first listing every match.
+		return sqldb.TextSearch{Score: "0.0", From: "assets a",
+			Where: `EXISTS (SELECT 1 FROM asset_search s WHERE s.rowid = a.rowid AND asset_search MATCH ?)`, WhereArgs: []any{matchExpr(terms)}}
 	}
+	if !ranked {
+		// The unary + keeps SQLite from driving the query by the match list: it walks
+		// an updated_at index instead and stops after one page.
+		return sqldb.TextSearch{Score: "0.0", From: "assets a",
+			Where: `+a.rowid IN (SELECT rowid FROM asset_search WHERE asset_search MATCH ?)`, WhereArgs: []any{matchExpr(terms)}}
+	}
+	return sqldb.TextSearch{
+		Score:     `-bm25(asset_search, 5.0, 1.0)`,
+		From:      `asset_search JOIN assets a ON a.rowid = asset_search.rowid`,
+		Where:     `asset_search MATCH ?`,
+		WhereArgs: []any{matchExpr(terms)},
+	}
+}
+
+// CountSQL counts matches without ranking them.
+func (Dialect) CountSQL(terms []string, max int) (string, []any) {
+	return `SELECT count(*) FROM (SELECT rowid FROM asset_search WHERE asset_search MATCH ? LIMIT ?)`, []any{matchExpr(terms), max + 1}
 }
 
 // Open opens (creating if needed) the database file at path and checks or applies the

@@ -325,8 +325,25 @@ func testSearch(t *testing.T, s store.Store) {
 	eq(search(catalog.StoreQuery{RegionPrefix: "3301"}), "clinic", "traffic")
 	eq(search(catalog.StoreQuery{UpdatedSince: t0.Add(2 * time.Minute), All: true}), "edu", "secret", "hospital")
 
-	// Paging through everything, two at a time, both when listing and when searching.
-	for _, q := range []catalog.StoreQuery{{All: true}, {Terms: terms("数据"), All: true}, {Terms: terms("统计"), All: true}} {
+	// Freshness order for broad searches, and the count that decides it.
+	eq(search(catalog.StoreQuery{Terms: terms("医疗"), Fresh: true, All: true}), "secret", "hospital", "clinic")
+	eq(search(catalog.StoreQuery{Terms: terms("医疗"), Fresh: true, All: true, Matches: catalog.DenseMatches + 1}), "secret", "hospital", "clinic")
+	for q, want := range map[string]int{"医疗": 3, "统计": 2, "天气": 0, "hangzhou": 1} {
+		if n, err := s.CountMatches(ctx, terms(q), 10); err != nil || n != want {
+			t.Fatalf("CountMatches(%s) = %d, %v; want %d", q, n, err, want)
+		}
+	}
+	if n, _ := s.CountMatches(ctx, terms("医疗"), 1); n != 2 {
+		t.Fatalf("CountMatches with max 1 = %d, want 2 (max+1)", n)
+	}
+	svc := catalog.Service{Store: s}
+	viewer := dx.WithPrincipal(ctx, dx.Principal{OrgID: p2.ID, Roles: []string{"provider"}})
+	if page, err := svc.Search(viewer, catalog.Query{Text: "医疗"}); err != nil || page.Order != "relevance" || len(page.Hits) != 3 {
+		t.Fatalf("service search = %+v, %v", page, err)
+	}
+
+	// Paging through everything, two at a time, when listing, ranking and by freshness.
+	for _, q := range []catalog.StoreQuery{{All: true}, {Terms: terms("数据"), All: true}, {Terms: terms("统计"), All: true}, {Terms: terms("医疗"), All: true, Fresh: true}} {
 		all := search(q)
 		var paged []string
 		q.Limit = 2
@@ -342,7 +359,7 @@ func testSearch(t *testing.T, s store.Store) {
 				break
 			}
 			last := hits[len(hits)-1]
-			q.After = &catalog.Cursor{ID: last.Asset.ID, Score: last.Score, UpdatedAt: last.Asset.UpdatedAt}
+			q.After = &catalog.Cursor{ID: last.Asset.ID, Score: last.Score, UpdatedAt: last.Asset.UpdatedAt, Fresh: q.Fresh}
 		}
 		eq(paged, all...)
 	}

@@ -76,7 +76,8 @@ CREATE TABLE renditions (
   digest TEXT NOT NULL,
   PRIMARY KEY (version_id, format)
 );
-CREATE VIRTUAL TABLE asset_search USING fts5 (asset_id UNINDEXED, title, body, tokenize = 'unicode61 remove_diacritics 0');
+-- The full-text index of assets; its rowid is the asset row's rowid.
+CREATE VIRTUAL TABLE asset_search USING fts5 (title, body, tokenize = 'unicode61 remove_diacritics 0', detail = 'column');
 CREATE TABLE grants (
   id TEXT PRIMARY KEY,
   asset_id TEXT NOT NULL REFERENCES assets(id),
