@@ -62,9 +62,15 @@ func main() {
 		q    func() catalog.Query
 	}
 	kinds := []kind{
-		{"zh 2-char", func() catalog.Query { return catalog.Query{Text: []string{"医疗", "交通", "教育", "信用", "空气", "人口"}[r.IntN(6)]} }},
-		{"zh city+topic", func() catalog.Query { return catalog.Query{Text: cities[r.IntN(len(cities))] + topics[r.IntN(len(topics))][:6]} }},
-		{"mixed zh/en", func() catalog.Query { return catalog.Query{Text: english[r.IntN(len(english))] + " " + cities[r.IntN(len(cities))]} }},
+		{"zh 2-char", func() catalog.Query {
+			return catalog.Query{Text: []string{"医疗", "交通", "教育", "信用", "空气", "人口"}[r.IntN(6)]}
+		}},
+		{"zh city+topic", func() catalog.Query {
+			return catalog.Query{Text: cities[r.IntN(len(cities))] + topics[r.IntN(len(topics))][:6]}
+		}},
+		{"mixed zh/en", func() catalog.Query {
+			return catalog.Query{Text: english[r.IntN(len(english))] + " " + cities[r.IntN(len(cities))]}
+		}},
 		{"column name", func() catalog.Query { return catalog.Query{Text: columns[r.IntN(len(columns))]} }},
 		{"filter only", func() catalog.Query {
 			return catalog.Query{Industry: string(rune('A' + r.IntN(20))), Region: regions[r.IntN(len(regions))][:2] + "0000"}
@@ -106,7 +112,9 @@ func main() {
 func pct(ds []time.Duration) [4]float64 {
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	at := func(f float64) float64 { return float64(s[min(len(s)-1, int(f*float64(len(s))))].Microseconds()) / 1000 }
+	at := func(f float64) float64 {
+		return float64(s[min(len(s)-1, int(f*float64(len(s))))].Microseconds()) / 1000
+	}
 	return [4]float64{at(0.50), at(0.95), at(0.99), float64(s[len(s)-1].Microseconds()) / 1000}
 }
 

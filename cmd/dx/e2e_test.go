@@ -46,15 +46,12 @@ type testExchange struct {
 	x   *exchange
 }
 
-func startExchange(t *testing.T, mutate func(*Config)) *testExchange {
+func startExchange(t testing.TB, mutate func(*Config)) *testExchange {
 	t.Helper()
 	cfg := defaultConfig()
 	cfg.Data = t.TempDir()
 	cfg.Threads = 2
 	cfg.EngineMemory = "512MB"
-	if db := os.Getenv("DX_TEST_POSTGRES"); db != "" && os.Getenv("DX_TEST_E2E_PG") == "1" {
-		cfg.DB = db
-	}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -79,7 +76,7 @@ func startExchange(t *testing.T, mutate func(*Config)) *testExchange {
 	return &testExchange{url: url, op: client.New(url, secret), x: x}
 }
 
-func (te *testExchange) org(t *testing.T, name string, roles ...string) (*client.Client, party.Org) {
+func (te *testExchange) org(t testing.TB, name string, roles ...string) (*client.Client, party.Org) {
 	t.Helper()
 	res, err := te.op.CreateOrg(context.Background(), party.NewOrg{Name: name, Roles: roles})
 	if err != nil {
@@ -110,8 +107,18 @@ func download(t *testing.T, c *client.Client, id string, version int, format str
 
 const clinicCSV = "\uFEFF日期,科室,人数,备注\n2025-01-01,内科,12,=HYPERLINK(\"http://evil\")\n2025-01-02,外科,7,+1+2\n2025-01-03,儿科,3,@SUM(A1)\n2025-01-04,眼科,5,-3\n"
 
-func TestEndToEnd(t *testing.T) {
-	te := startExchange(t, nil)
+// onBackends runs fn against SQLite and, when DX_TEST_POSTGRES is set, PostgreSQL.
+func onBackends(t *testing.T, fn func(t *testing.T, db string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, "sqlite") })
+	if os.Getenv("DX_TEST_POSTGRES") != "" {
+		t.Run("postgres", func(t *testing.T) { fn(t, freshPostgres(t)) })
+	}
+}
+
+func TestEndToEnd(t *testing.T) { onBackends(t, testEndToEnd) }
+
+func testEndToEnd(t *testing.T, db string) {
+	te := startExchange(t, func(c *Config) { c.DB = db })
 	ctx := context.Background()
 	prov, provOrg := te.org(t, "医院", "provider")
 	cons, consOrg := te.org(t, "研究所", "consumer")
@@ -441,8 +448,10 @@ func wideCSV(cols int) string {
 	return b.String()
 }
 
-func TestConcurrentRegistrationOfOneName(t *testing.T) {
-	te := startExchange(t, nil)
+func TestConcurrentRegistrationOfOneName(t *testing.T) { onBackends(t, testConcurrentRegistration) }
+
+func testConcurrentRegistration(t *testing.T, db string) {
+	te := startExchange(t, func(c *Config) { c.DB = db })
 	prov, _ := te.org(t, "p", "provider")
 	var wg sync.WaitGroup
 	var mu sync.Mutex

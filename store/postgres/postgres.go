@@ -18,6 +18,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
 	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/store/sqldb"
 )
 
@@ -95,9 +96,11 @@ func (Dialect) SearchSQL(terms []string, ranked bool, matches int) sqldb.TextSea
 	return ts
 }
 
-// CountSQL counts matches through the GIN index, stopping after max+1.
+// CountSQL counts matches, stopping after max+1 but never counting past
+// catalog.RankLimit+1: PostgreSQL's planner handles dense terms by itself (an index walk
+// in freshness order), and counting further would cost a scan of the table.
 func (Dialect) CountSQL(terms []string, max int) (string, []any) {
-	return `SELECT count(*) FROM (SELECT 1 FROM assets WHERE search @@ to_tsquery('simple', ?) LIMIT ?) t`, []any{tsquery(terms), max + 1}
+	return `SELECT count(*) FROM (SELECT 1 FROM assets WHERE search @@ to_tsquery('simple', ?) LIMIT ?) t`, []any{tsquery(terms), min(max, catalog.RankLimit) + 1}
 }
 
 // Open connects to the database at dsn and checks or applies the migrations.

@@ -336,6 +336,9 @@ func testSearch(t *testing.T, s store.Store) {
 	if n, _ := s.CountMatches(ctx, terms("医疗"), 1); n != 2 {
 		t.Fatalf("CountMatches with max 1 = %d, want 2 (max+1)", n)
 	}
+	if n, _ := s.CountMatches(ctx, terms("医疗"), 2); n != 3 {
+		t.Fatalf("CountMatches with max 2 = %d, want 3", n)
+	}
 	svc := catalog.Service{Store: s}
 	viewer := dx.WithPrincipal(ctx, dx.Principal{OrgID: p2.ID, Roles: []string{"provider"}})
 	if page, err := svc.Search(viewer, catalog.Query{Text: "医疗"}); err != nil || page.Order != "relevance" || len(page.Hits) != 3 {
