@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
+	"syscall"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -36,7 +38,7 @@ func TestMain(m *testing.M) {
 }
 
 func signalContext() (context.Context, context.CancelFunc) {
-	return context.WithCancel(context.Background())
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
 // testExchange is a real exchange served on 127.0.0.1:0 with an operator client.
