@@ -180,34 +180,10 @@ func validUTF8(f *os.File) (bool, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return false, err
 	}
-	buf := make([]byte, 1<<20)
-	carry := 0
-	for {
-		n, err := f.Read(buf[carry:])
-		chunk := buf[:carry+n]
-		end := len(chunk)
-		if err == nil {
-			// keep an incomplete trailing rune for the next read
-			for i := 1; i < utf8.UTFMax && i <= end; i++ {
-				if utf8.RuneStart(chunk[end-i]) {
-					if !utf8.FullRune(chunk[end-i:]) {
-						end -= i
-					}
-					break
-				}
-			}
-		}
-		if !utf8.Valid(chunk[:end]) {
-			return false, nil
-		}
-		carry = copy(buf, chunk[end:])
-		if errors.Is(err, io.EOF) {
-			return carry == 0, nil
-		}
-		if err != nil {
-			return false, err
-		}
-	}
+	sp := NewSpool(io.Discard)
+	_, err := sp.ReadFrom(f)
+	_, _, ok := sp.Finish()
+	return ok, err
 }
 
 // maxBadRatio is the share of undecodable characters above which a file's encoding is
