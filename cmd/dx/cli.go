@@ -85,6 +85,7 @@ func runClient(ctx context.Context, noun string, args []string, stdout, stderr i
 	provider := fs.String("provider", "", "provider organisation ID")
 	limit := fs.Int("limit", 20, "results per page")
 	cursor := fs.String("cursor", "", "page cursor")
+	resume := fs.Bool("resume", false, "fetch: continue a partial download (FILE.part) with a Range request")
 	inPlace := fs.Bool("in-place", false, "register: let the server read FILE from its import directory (no upload)")
 	var meta asset.Meta
 	keywords := fs.String("keywords", "", "keywords, comma-separated")
@@ -296,7 +297,7 @@ func runClient(ctx context.Context, noun string, args []string, stdout, stderr i
 		if err := need(pos, 1, "ASSET", stderr); err != nil {
 			return err
 		}
-		return c.fetch(ctx, pos[0], *version, *format, *out)
+		return c.fetch(ctx, pos[0], *version, *format, *out, *resume)
 	}
 	fmt.Fprintf(stderr, "dx: 未知命令 / unknown command: dx %s %s\n\n%s", noun, verb, usage)
 	return errUsage
@@ -388,7 +389,7 @@ func (c *cli) register(ctx context.Context, name, path, format string, meta asse
 	return c.print(res, func(tw *tabwriter.Writer) { showAsset(tw, res.Asset, res.Version) })
 }
 
-func (c *cli) fetch(ctx context.Context, id string, version int, format, out string) error {
+func (c *cli) fetch(ctx context.Context, id string, version int, format, out string, resume bool) error {
 	if format == "" {
 		format = "csv"
 	}
@@ -398,8 +399,14 @@ func (c *cli) fetch(ctx context.Context, id string, version int, format, out str
 	var w io.Writer = c.stdout
 	var offset int64
 	if out != "-" {
-		// Resume a partial download of the same file with a Range request.
-		f, err := os.OpenFile(out+".part", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		// With --resume, continue a partial download with a Range request; versions are
+		// immutable, so the bytes already there belong to the same file if the same
+		// asset, version and format are asked for.
+		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+		if resume {
+			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+		}
+		f, err := os.OpenFile(out+".part", flags, 0o640)
 		if err != nil {
 			return err
 		}

@@ -142,6 +142,14 @@ wait:
 	if n := strings.Count(string(b), "\n"); n != 20001 || !strings.HasPrefix(string(b), "visit_date,district_code") {
 		t.Fatalf("fetched %d lines starting %q", n, string(b[:min(len(b), 60)]))
 	}
+	// A resumed download completes a partial file to the same bytes.
+	os.WriteFile(file+".part", b[:1000], 0o600)
+	if _, errOut, code := dxCLI(t, url, ctok, "fetch", id, "-o", file, "--resume"); code != 0 {
+		t.Fatalf("resume: %d %s", code, errOut)
+	}
+	if again, _ := os.ReadFile(file); !bytes.Equal(again, b) {
+		t.Fatal("resumed download differs from the whole one")
+	}
 	// Unknown command and missing arguments are usage errors.
 	if _, _, code := dxCLI(t, url, ctok, "asset", "frobnicate"); code != 2 {
 		t.Fatalf("unknown verb: exit %d", code)

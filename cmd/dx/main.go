@@ -36,7 +36,7 @@ Usage:
   dx catalog  search [QUERY] [--industry X] [--region CODE] [--provider ORG] [--format F]
   dx access   request ASSET --purpose TEXT | approve GRANT | reject GRANT --reason TEXT
               | revoke GRANT | list [--status S]
-  dx fetch    ASSET [-o FILE] [--format csv|parquet] [--version N]
+  dx fetch    ASSET [-o FILE] [--format csv|parquet] [--version N] [--resume]
 
 Client verbs read DX_SERVER (default http://127.0.0.1:8080) and DX_TOKEN, or --server and
 --token; add --json for machine-readable output.
