@@ -31,7 +31,7 @@ func (s *Service) ingest(ctx context.Context, req Register, body io.Reader) (Ver
 	defer os.Remove(src.Name())
 	limit := s.limit()
 	// One pass copies the upload while another goroutine hashes it and checks its UTF-8.
-	spool := sourcefile.NewSpool(src)
+	spool := sourcefile.NewSpool(src, true)
 	_, err = spool.ReadFrom(io.LimitReader(body, limit+1))
 	n, digest, isUTF8 := spool.Finish()
 	if cerr := src.Close(); err == nil {
@@ -102,8 +102,8 @@ func (s *Service) importPath(name string) (string, error) {
 }
 
 // ingestInPlace reads a file in the import directory without copying it: the engine
-// converts it while another goroutine hashes it and checks its UTF-8. Conversion assumes
-// UTF-8 when the file starts as UTF-8; if the full check disagrees, it converts again
+// converts it while another goroutine hashes it. Conversion assumes UTF-8 (the engine
+// validates it as it reads); if the engine finds the file is not UTF-8, it converts again
 // from GB18030.
 func (s *Service) ingestInPlace(ctx context.Context, req Register) (Version, error) {
 	path, err := s.importPath(req.ImportPath)
@@ -123,7 +123,6 @@ func (s *Service) ingestInPlace(ctx context.Context, req Register) (Version, err
 	type check struct {
 		n      int64
 		digest string
-		utf8   bool
 		err    error
 	}
 	checked := make(chan check, 1)
@@ -134,10 +133,10 @@ func (s *Service) ingestInPlace(ctx context.Context, req Register) (Version, err
 			return
 		}
 		defer f.Close()
-		sp := sourcefile.NewSpool(io.Discard)
+		sp := sourcefile.NewSpool(io.Discard, false)
 		_, err = sp.ReadFrom(f)
-		n, d, u := sp.Finish()
-		checked <- check{n, d, u, err}
+		n, d, _ := sp.Finish()
+		checked <- check{n, d, err}
 	}()
 	guess := true
 	v, err := s.convert(ctx, req, path, &guess)
@@ -145,11 +144,10 @@ func (s *Service) ingestInPlace(ctx context.Context, req Register) (Version, err
 	if c.err != nil {
 		return Version{}, c.err
 	}
-	if !c.utf8 && (err != nil || v.SourceEncoding == sourcefile.UTF8) {
-		if err == nil {
-			s.Log.Info("file was not UTF-8 after all; converting again", "file", req.FileName)
-		}
-		v, err = s.convert(ctx, req, path, &c.utf8)
+	if errors.Is(err, engine.ErrNotUTF8) {
+		s.Log.Info("file is not UTF-8; converting from GB18030", "file", req.FileName)
+		notUTF8 := false
+		v, err = s.convert(ctx, req, path, &notUTF8)
 	}
 	v.SourceSize, v.SourceDigest = c.n, c.digest
 	return v, err

@@ -5,7 +5,11 @@ package engine
 
 import (
 	"context"
+	"errors"
 )
+
+// ErrNotUTF8 is in the chain of an Ingest error when the source is not valid UTF-8.
+var ErrNotUTF8 = errors.New("source is not valid UTF-8")
 
 // Formats a source file can have.
 const (

@@ -180,7 +180,7 @@ func validUTF8(f *os.File) (bool, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return false, err
 	}
-	sp := NewSpool(io.Discard)
+	sp := NewSpool(io.Discard, true)
 	_, err := sp.ReadFrom(f)
 	_, _, ok := sp.Finish()
 	return ok, err

@@ -20,15 +20,17 @@ type Spool struct {
 	h       hash.Hash
 	carry   []byte // an incomplete UTF-8 sequence at the end of the last chunk
 	valid   bool
+	utf8On  bool // whether to check UTF-8 at all
 	n       int64
 	closeMu sync.Once
 }
 
 const spoolChunk = 1 << 20
 
-// NewSpool returns a Spool writing to w.
-func NewSpool(w io.Writer) *Spool {
-	s := &Spool{w: w, work: make(chan []byte, 4), free: make(chan []byte, 6), done: make(chan struct{}), h: sha256.New(), valid: true}
+// NewSpool returns a Spool writing to w; with checkUTF8 false it only hashes (and
+// Finish reports validUTF8 as false: unknown).
+func NewSpool(w io.Writer, checkUTF8 bool) *Spool {
+	s := &Spool{w: w, work: make(chan []byte, 4), free: make(chan []byte, 6), done: make(chan struct{}), h: sha256.New(), valid: checkUTF8, utf8On: checkUTF8}
 	for range 6 {
 		s.free <- make([]byte, 0, spoolChunk)
 	}
@@ -44,7 +46,7 @@ func (s *Spool) check() {
 		}
 		s.free <- b[:0]
 	}
-	if len(s.carry) > 0 {
+	if len(s.carry) > 0 || !s.utf8On {
 		s.valid = false
 	}
 	close(s.done)

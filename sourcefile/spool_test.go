@@ -27,7 +27,7 @@ func TestSpool(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			s := NewSpool(&out)
+			s := NewSpool(&out, true)
 			if _, err := s.ReadFrom(iotest.HalfReader(strings.NewReader(tt.in))); err != nil {
 				t.Fatal(err)
 			}

@@ -142,6 +142,9 @@ func (e *Engine) Ingest(ctx context.Context, src engine.Source, dst string, samp
 		if ctx.Err() != nil {
 			return d, ctx.Err()
 		}
+		if rerr := readError(err); errors.Is(rerr, engine.ErrNotUTF8) {
+			return d, rerr
+		}
 		if src.Format == engine.FormatCSV || src.Format == engine.FormatTSV {
 			if perr := findCSVError(src); perr != nil {
 				return d, &dx.Error{Code: dx.EUnprocessable, Message: perr.Error(), Err: err}
@@ -197,8 +200,8 @@ func readError(err error) error {
 	switch {
 	case strings.Contains(msg, "Expected Number of Columns"), strings.Contains(msg, "too many columns"), strings.Contains(msg, "less columns"):
 		hint = "列数与表头不一致 / the row's number of columns differs from the header"
-	case strings.Contains(msg, "Invalid unicode"), strings.Contains(msg, "invalid UTF"):
-		hint = "含有无效字符编码 / invalid character encoding"
+	case strings.Contains(msg, "Invalid unicode"), strings.Contains(msg, "invalid UTF"), strings.Contains(msg, "UTF-8"), strings.Contains(msg, "UTF8"):
+		return &dx.Error{Code: dx.EUnprocessable, Message: where + "含有无效字符编码 / invalid character encoding (" + first + ")", Err: fmt.Errorf("%w: %w", engine.ErrNotUTF8, err)}
 	case strings.Contains(msg, "Malformed JSON"), strings.Contains(msg, "JSON"):
 		hint = "JSON 格式错误 / malformed JSON"
 	case strings.Contains(msg, "parquet"), strings.Contains(msg, "Parquet"):
