@@ -13,6 +13,7 @@ import (
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/party"
+	"github.com/dxexchange/dx/region"
 )
 
 // Routes returns the API's operations.
@@ -44,7 +45,7 @@ func (a *API) Routes() []Route {
 }
 
 func (a *API) reference(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, 200, map[string]any{"industries": asset.Industries, "provinces": asset.Provinces, "frequencies": asset.Frequencies,
+	writeJSON(w, 200, map[string]any{"industries": asset.Industries, "provinces": region.Provinces, "frequencies": asset.Frequencies,
 		"visibilities": []string{asset.Private, asset.Listed, asset.Open}})
 	return nil
 }

@@ -1,12 +1,12 @@
 package asset
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/region"
 )
 
 // Text is a bilingual text: Chinese, English, or both.
@@ -51,56 +51,6 @@ var Industries = []Industry{
 	{"R", Text{"文化、体育和娱乐业", "Culture, sports and entertainment"}},
 	{"S", Text{"公共管理、社会保障和社会组织", "Public administration, social security and social organisations"}},
 	{"T", Text{"国际组织", "International organisations"}},
-}
-
-// Province is a province-level division of GB/T 2260.
-type Province struct {
-	Code string `json:"code"` // six digits, ending 0000
-	Name Text   `json:"name"`
-}
-
-// Provinces lists the province-level divisions of GB/T 2260, plus 100000 for the whole
-// country.
-var Provinces = []Province{
-	{"100000", Text{"全国", "China (nationwide)"}},
-	{"110000", Text{"北京市", "Beijing"}}, {"120000", Text{"天津市", "Tianjin"}}, {"130000", Text{"河北省", "Hebei"}},
-	{"140000", Text{"山西省", "Shanxi"}}, {"150000", Text{"内蒙古自治区", "Inner Mongolia"}}, {"210000", Text{"辽宁省", "Liaoning"}},
-	{"220000", Text{"吉林省", "Jilin"}}, {"230000", Text{"黑龙江省", "Heilongjiang"}}, {"310000", Text{"上海市", "Shanghai"}},
-	{"320000", Text{"江苏省", "Jiangsu"}}, {"330000", Text{"浙江省", "Zhejiang"}}, {"340000", Text{"安徽省", "Anhui"}},
-	{"350000", Text{"福建省", "Fujian"}}, {"360000", Text{"江西省", "Jiangxi"}}, {"370000", Text{"山东省", "Shandong"}},
-	{"410000", Text{"河南省", "Henan"}}, {"420000", Text{"湖北省", "Hubei"}}, {"430000", Text{"湖南省", "Hunan"}},
-	{"440000", Text{"广东省", "Guangdong"}}, {"450000", Text{"广西壮族自治区", "Guangxi"}}, {"460000", Text{"海南省", "Hainan"}},
-	{"500000", Text{"重庆市", "Chongqing"}}, {"510000", Text{"四川省", "Sichuan"}}, {"520000", Text{"贵州省", "Guizhou"}},
-	{"530000", Text{"云南省", "Yunnan"}}, {"540000", Text{"西藏自治区", "Tibet"}}, {"610000", Text{"陕西省", "Shaanxi"}},
-	{"620000", Text{"甘肃省", "Gansu"}}, {"630000", Text{"青海省", "Qinghai"}}, {"640000", Text{"宁夏回族自治区", "Ningxia"}},
-	{"650000", Text{"新疆维吾尔自治区", "Xinjiang"}}, {"710000", Text{"台湾省", "Taiwan"}},
-	{"810000", Text{"香港特别行政区", "Hong Kong"}}, {"820000", Text{"澳门特别行政区", "Macao"}},
-}
-
-var regionRE = regexp.MustCompile(`^[1-8][0-9]{5}$`)
-
-// ValidRegion reports whether code is a six-digit GB/T 2260 code under a known province.
-func ValidRegion(code string) bool {
-	if !regionRE.MatchString(code) {
-		return false
-	}
-	return slices.ContainsFunc(Provinces, func(p Province) bool { return p.Code[:2] == code[:2] })
-}
-
-// RegionPrefix returns the prefix that every code inside region shares: "33" for the
-// province 330000, "3301" for the city 330100, the whole code for a county. The
-// nationwide code 100000 has the empty prefix.
-func RegionPrefix(code string) string {
-	if code == "100000" {
-		return ""
-	}
-	switch {
-	case strings.HasSuffix(code, "0000"):
-		return code[:2]
-	case strings.HasSuffix(code, "00"):
-		return code[:4]
-	}
-	return code
 }
 
 // Update frequencies.
@@ -173,7 +123,7 @@ func (m *Meta) normalize() error {
 	if m.Region == "" {
 		m.Region = "100000"
 	}
-	if !ValidRegion(m.Region) {
+	if !region.Valid(m.Region) {
 		return dx.Errorf(dx.EInvalid, "地区 %q 不是有效的 GB/T 2260 六位代码 / region %q is not a six-digit GB/T 2260 code", m.Region, m.Region)
 	}
 	if m.Frequency == "" {

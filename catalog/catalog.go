@@ -13,6 +13,7 @@ import (
 
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/asset"
+	"github.com/dxexchange/dx/region"
 	"github.com/dxexchange/dx/textsearch"
 )
 
@@ -108,10 +109,10 @@ func (s *Service) Search(ctx context.Context, q Query) (Page, error) {
 		return Page{Hits: []Hit{}, Order: "relevance"}, nil // only punctuation: nothing can match
 	}
 	if q.Region != "" {
-		if !asset.ValidRegion(q.Region) {
+		if !region.Valid(q.Region) {
 			return Page{}, dx.Errorf(dx.EInvalid, "地区 %q 不是有效的 GB/T 2260 六位代码 / region %q is not a six-digit GB/T 2260 code", q.Region, q.Region)
 		}
-		sq.RegionPrefix = asset.RegionPrefix(q.Region)
+		sq.RegionPrefix = region.Prefix(q.Region)
 	}
 	if sq.Limit <= 0 {
 		sq.Limit = 20
