@@ -248,3 +248,55 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 }
+
+func TestNarrows(t *testing.T) {
+	offer := mustParse(t, fullOffer)
+	narrow := func(edit func(s string) string) Policy { return mustParse(t, edit(fullOffer)) }
+	replace := func(old, new string) func(string) string {
+		return func(s string) string {
+			if !strings.Contains(s, old) {
+				t.Fatalf("test edit: %q not in the offer", old)
+			}
+			return strings.Replace(s, old, new, 1)
+		}
+	}
+	yes := map[string]Policy{
+		"same": offer,
+		"one purpose of two": narrow(replace(`"operator": "isAnyOf", "rightOperand": [
+       "https://dx.example/ns/v1/purpose/risk-control.credit", "https://dx.example/ns/v1/purpose/research"]`, `"operator": "eq", "rightOperand": "https://dx.example/ns/v1/purpose/risk-control.credit"`)),
+		"child purpose":    narrow(replace(`"https://dx.example/ns/v1/purpose/research"]`, `"https://dx.example/ns/v1/purpose/research.academic"]`)),
+		"fewer uses":       narrow(replace(`"rightOperand": "1000"`, `"rightOperand": "10"`)),
+		"earlier end":      narrow(replace(`"2027-01-01T00:00:00+08:00"`, `"2026-06-01T00:00:00+08:00"`)),
+		"shorter validity": narrow(replace(`"P90D"`, `"P30D"`)),
+		"a district":       narrow(replace(`region/cn/310000"`, `region/cn/310115"`)),
+		"one channel": narrow(replace(`"rightOperand": [
+       "https://dx.example/ns/v1/channel/compute", "https://dx.example/ns/v1/channel/api"]`, `"rightOperand": ["https://dx.example/ns/v1/channel/api"]`)),
+		"an added constraint": narrow(replace(`"constraint": [
+     {"leftOperand": "odrl:purpose"`, `"constraint": [
+     {"leftOperand": "odrl:recipient", "operator": "eq", "rightOperand": "did:web:bank.example"},
+     {"leftOperand": "odrl:purpose"`)),
+	}
+	for name, req := range yes {
+		if ok, why := Narrows(req, offer); !ok {
+			t.Errorf("%s: not a narrowing: %s", name, why)
+		}
+	}
+	no := map[string]Policy{
+		"another purpose":    narrow(replace(`"https://dx.example/ns/v1/purpose/research"]`, `"https://dx.example/ns/v1/purpose/public-service"]`)),
+		"more uses":          narrow(replace(`"rightOperand": "1000"`, `"rightOperand": "5000"`)),
+		"later end":          narrow(replace(`"2027-01-01T00:00:00+08:00"`, `"2028-01-01T00:00:00+08:00"`)),
+		"validity in months": narrow(replace(`"P90D"`, `"P3M"`)),
+		"another province":   narrow(replace(`region/cn/310000"`, `region/cn/330000"`)),
+		"cheaper":            narrow(replace(`"0.50"`, `"0.10"`)),
+		"no prohibition": narrow(replace(`"prohibition": [{"action": "use", "constraint": [
+   {"leftOperand": "odrl:purpose", "operator": "isA", "rightOperand": "https://dx.example/ns/v1/purpose/marketing"}]}],`, ``)),
+	}
+	for name, req := range no {
+		if ok, _ := Narrows(req, offer); ok {
+			t.Errorf("%s: accepted as a narrowing", name)
+		}
+	}
+	if _, why := Narrows(no["more uses"], offer); !strings.HasPrefix(why, "/permission/0/constraint/") {
+		t.Errorf("reason %q names no constraint", why)
+	}
+}
