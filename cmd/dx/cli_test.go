@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"io"
 	"os"
@@ -14,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/policy"
 )
 
 // dxCLI runs the CLI in-process against server with token and returns stdout, stderr
@@ -242,4 +246,31 @@ func runOffline(t *testing.T, args ...string) (string, string, int) {
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), args, strings.NewReader(""), &out, &errb)
 	return out.String(), errb.String(), code
+}
+
+func TestAgreementVerify(t *testing.T) {
+	p, err := policy.Parse([]byte(`{"@type":"Agreement","@id":"urn:uuid:1","target":"urn:uuid:2","assigner":"did:web:p","assignee":"did:web:c",
+		"timestamp":"2026-03-01T08:30:00Z","permission":[{"action":"use","constraint":[{"leftOperand":"odrl:count","operator":"lteq","rightOperand":"5"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := contract.Agreement{Policy: p}
+	_, k1, _ := ed25519.GenerateKey(nil)
+	_, k2, _ := ed25519.GenerateKey(nil)
+	a.Sign("did:web:p", k1)
+	a.Sign("did:web:c", k2)
+	b, _ := json.Marshal(a)
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.json"), filepath.Join(dir, "bad.json")
+	os.WriteFile(good, b, 0o600)
+	os.WriteFile(bad, bytes.Replace(b, []byte(`"5"`), []byte(`"500"`), 1), 0o600)
+	if out, errOut, code := runOffline(t, "agreement", "verify", good); code != 0 || !strings.Contains(out, "verified") {
+		t.Fatalf("good agreement: %d %s %s", code, out, errOut)
+	}
+	if _, errOut, code := runOffline(t, "agreement", "verify", bad); code != 6 || !strings.Contains(errOut, "does not verify") {
+		t.Fatalf("tampered agreement: %d %s", code, errOut)
+	}
+	if _, _, code := runOffline(t, "agreement", "verify"); code != 2 {
+		t.Fatalf("missing file argument: exit %d", code)
+	}
 }

@@ -37,6 +37,7 @@ Usage:
   dx access   request ASSET --purpose TEXT | approve GRANT | reject GRANT --reason TEXT
               | revoke GRANT | list [--status S]
   dx fetch    ASSET [-o FILE] [--format csv|parquet] [--version N] [--resume]
+  dx agreement verify FILE   check a signed agreement offline (both parties' signatures)
 
 Client verbs read DX_SERVER (default http://127.0.0.1:8080) and DX_TOKEN, or --server and
 --token; add --json for machine-readable output.
@@ -59,6 +60,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runMigrate(ctx, args[1:], stdout, stderr)
 	case "config":
 		err = runConfig(args[1:], stdout, stderr)
+	case "agreement":
+		err = runAgreement(args[1:], stdout, stderr)
 	case "org", "member", "token", "asset", "catalog", "access", "fetch":
 		err = runClient(ctx, args[0], args[1:], stdout, stderr)
 	default:
