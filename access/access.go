@@ -17,6 +17,7 @@ import (
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/blob"
+	"github.com/dxexchange/dx/contract"
 )
 
 // Grant statuses.
@@ -61,6 +62,8 @@ type Store interface {
 type Service struct {
 	Store  Store
 	Assets *asset.Service
+	// Contracts, if set, lets agreements authorise fetches (checked before grants).
+	Contracts *contract.Service
 	Clock  dx.Clock
 	Log    *slog.Logger
 }
@@ -163,10 +166,12 @@ func (s *Service) Grants(ctx context.Context, status string) ([]Grant, error) {
 	return s.Store.Grants(ctx, org, status)
 }
 
-// Fetch authorises the caller to fetch version n (0: latest) of an asset in format,
-// records the download and opens the data. Without a grant it is EForbidden; for an
-// asset the caller cannot see, ENotFound.
-func (s *Service) Fetch(ctx context.Context, assetID string, n int, format string) (f blob.File, v asset.Version, err error) {
+// Fetch authorises the caller to fetch version n (0: latest) of an asset in format for
+// purpose ("" for the one its agreement pins), records the download and opens the data.
+// The basis is ownership, open data, an agreement that allows the use (counted), or an
+// approved grant; without one it is EForbidden with the reasons; for an asset the caller
+// cannot see, ENotFound.
+func (s *Service) Fetch(ctx context.Context, assetID string, n int, format, purpose string) (f blob.File, v asset.Version, err error) {
 	defer dx.WrapOp(&err, "access.Fetch")
 	p, err := dx.PrincipalFrom(ctx)
 	if err != nil {
@@ -182,9 +187,28 @@ func (s *Service) Fetch(ctx context.Context, assetID string, n int, format strin
 	case a.Meta.Visibility == asset.Open:
 		basis = "open"
 	default:
+		var denied error
+		if s.Contracts != nil {
+			id, err := s.Contracts.Use(ctx, a.ID, v.ID, "download", purpose)
+			switch {
+			case err == nil:
+				basis = id
+			case err == contract.ErrNoAgreement:
+			case dx.ErrorCode(err) == dx.EForbidden:
+				denied = err
+			default:
+				return nil, v, err
+			}
+		}
+		if basis != "owner" {
+			break
+		}
 		g, err := s.Store.ActiveGrant(ctx, a.ID, p.OrgID)
 		if dx.ErrorCode(err) == dx.ENotFound {
-			return nil, v, dx.Errorf(dx.EForbidden, "没有已批准的授权，请先申请 / no approved grant: request access first (dx access request %s)", a.ID)
+			if denied != nil {
+				return nil, v, denied
+			}
+			return nil, v, dx.Errorf(dx.EForbidden, "没有协议或已批准的授权，请先申请 / no agreement or approved grant: negotiate or request access first (dx access request %s)", a.ID)
 		} else if err != nil {
 			return nil, v, err
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/audit"
 	"github.com/dxexchange/dx/catalog"
+	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/party"
 )
 
@@ -30,7 +31,9 @@ type API struct {
 	Access  *access.Service
 	Catalog *catalog.Service
 	Audit   *audit.Service
-	Log     *slog.Logger
+	// Contracts serves offers, negotiations and agreements; nil leaves them out.
+	Contracts *contract.Service
+	Log       *slog.Logger
 	// MaxJSON bounds JSON request bodies (default 1 MiB).
 	MaxJSON int64
 }

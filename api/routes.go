@@ -18,6 +18,10 @@ import (
 
 // Routes returns the API's operations.
 func (a *API) Routes() []Route {
+	return append(a.coreRoutes(), a.contractRoutes()...)
+}
+
+func (a *API) coreRoutes() []Route {
 	return []Route{
 		{Method: "GET", Path: "/api/v1/openapi.json", Summary: "This API's OpenAPI 3 document", Response: "json", handler: a.openAPI},
 		{Method: "GET", Path: "/api/v1/reference", Summary: "Reference lists: GB/T 4754 industries, GB/T 2260 provinces, update frequencies", Response: "json", handler: a.reference},
@@ -35,7 +39,7 @@ func (a *API) Routes() []Route {
 		{Method: "PATCH", Path: "/api/v1/assets/{id}", Summary: "Replace an asset's metadata and rights (owner)", Auth: true, Body: "json", Response: "json", handler: a.updateAsset},
 		{Method: "GET", Path: "/api/v1/assets/{id}/versions", Summary: "List an asset's versions", Auth: true, Response: "json", handler: a.listVersions},
 		{Method: "GET", Path: "/api/v1/assets/{id}/versions/{n}", Summary: "Show one version", Auth: true, Response: "json", handler: a.getVersion},
-		{Method: "GET", Path: "/api/v1/assets/{id}/data", Summary: "Download a version as CSV or Parquet (Range supported; needs an approved grant)", Auth: true, Query: []string{"format", "version"}, Response: "stream", handler: a.download},
+		{Method: "GET", Path: "/api/v1/assets/{id}/data", Summary: "Download a version as CSV or Parquet (Range supported; needs an approved grant)", Auth: true, Query: []string{"format", "version", "purpose"}, Response: "stream", handler: a.download},
 		{Method: "GET", Path: "/api/v1/catalog", Summary: "Search and list the catalog", Auth: true, Query: []string{"q", "industry", "region", "provider", "format", "updated_since", "limit", "cursor"}, Response: "json", handler: a.search},
 		{Method: "GET", Path: "/api/v1/grants", Summary: "List the caller's access grants", Auth: true, Query: []string{"status"}, Response: "json", handler: a.listGrants},
 		{Method: "POST", Path: "/api/v1/grants", Summary: "Request access to an asset, stating the purpose", Auth: true, Body: "json", Response: "json", handler: a.requestGrant},
@@ -287,7 +291,7 @@ func (a *API) download(w http.ResponseWriter, r *http.Request) error {
 	if format == "" {
 		format = "csv"
 	}
-	f, v, err := a.Access.Fetch(r.Context(), r.PathValue("id"), n, format)
+	f, v, err := a.Access.Fetch(r.Context(), r.PathValue("id"), n, format, q.Get("purpose"))
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/audit"
 	"github.com/dxexchange/dx/catalog"
+	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/party"
 )
 
@@ -17,6 +18,7 @@ type Store interface {
 	asset.Store
 	access.Store
 	catalog.Store
+	contract.Store
 	audit.Store
 	// Close releases the database.
 	Close() error

@@ -24,6 +24,7 @@ import (
 	"github.com/dxexchange/dx/audit"
 	"github.com/dxexchange/dx/blob/fsblob"
 	"github.com/dxexchange/dx/catalog"
+	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/engine/duckdb"
 	"github.com/dxexchange/dx/party"
 	"github.com/dxexchange/dx/server"
@@ -153,13 +154,15 @@ func openExchange(ctx context.Context, cfg Config, log *slog.Logger) (*exchange,
 	clock := dx.SystemClock{}
 	parties := &party.Service{Store: st, Clock: clock, Log: log}
 	assets := &asset.Service{Store: st, Blobs: blobs, Engine: eng, Clock: clock, Log: log, MaxSize: cfg.MaxUpload, ImportDir: cfg.ImportDir, Slots: make(chan struct{}, 2)}
+	contracts := &contract.Service{Store: st, Assets: assets, Keys: st, Clock: clock, Log: log}
 	a := &api.API{
-		Parties: parties,
-		Assets:  assets,
-		Access:  &access.Service{Store: st, Assets: assets, Clock: clock, Log: log},
-		Catalog: &catalog.Service{Store: st},
-		Audit:   &audit.Service{Store: st},
-		Log:     log,
+		Parties:   parties,
+		Assets:    assets,
+		Contracts: contracts,
+		Access:    &access.Service{Store: st, Assets: assets, Contracts: contracts, Clock: clock, Log: log},
+		Catalog:   &catalog.Service{Store: st},
+		Audit:     &audit.Service{Store: st},
+		Log:       log,
 	}
 	srv := &server.Server{API: a, Log: log, Health: func(ctx context.Context) error {
 		_, err := st.Events(ctx, 1<<62, 1)

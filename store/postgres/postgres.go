@@ -51,6 +51,9 @@ func (Dialect) Rebind(q string) string {
 // SingleWriter reports whether writes must be queued in-process.
 func (Dialect) SingleWriter() bool { return false }
 
+// LockRow returns the row-locking clause.
+func (Dialect) LockRow() string { return " FOR UPDATE" }
+
 // Migrations returns the embedded migrations.
 func (Dialect) Migrations() (fs.FS, error) { return fs.Sub(migrations, "migrations") }
 

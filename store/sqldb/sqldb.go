@@ -47,6 +47,9 @@ type Dialect interface {
 	// then this process queues its own write transactions instead of letting them spin
 	// on the database's busy handler.
 	SingleWriter() bool
+	// LockRow is the clause that locks a selected row until the transaction ends
+	// (" FOR UPDATE"), or "" where transactions are serialized anyway.
+	LockRow() string
 }
 
 // TextSearch is a dialect's full-text match: SELECT …, Score FROM From WHERE Where.

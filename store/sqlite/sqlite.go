@@ -37,6 +37,9 @@ func (Dialect) Rebind(q string) string { return q }
 // SingleWriter reports whether writes must be queued in-process.
 func (Dialect) SingleWriter() bool { return true }
 
+// LockRow returns the row-locking clause.
+func (Dialect) LockRow() string { return "" }
+
 // Migrations returns the embedded migrations.
 func (Dialect) Migrations() (fs.FS, error) { return fs.Sub(migrations, "migrations") }
 

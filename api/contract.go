@@ -1,0 +1,190 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/policy"
+)
+
+// contractRoutes are the offer, negotiation and agreement operations.
+func (a *API) contractRoutes() []Route {
+	if a.Contracts == nil {
+		return nil
+	}
+	return []Route{
+		{Method: "GET", Path: "/api/v1/assets/{id}/offers", Summary: "List an asset's offers (ODRL usage policies)", Auth: true, Response: "json", handler: a.listOffers},
+		{Method: "POST", Path: "/api/v1/assets/{id}/offers", Summary: "Make an offer on one's asset: {policy, auto_approve}", Auth: true, Body: "json", Response: "json", handler: a.createOffer},
+		{Method: "GET", Path: "/api/v1/negotiations", Summary: "List the caller's contract negotiations", Auth: true, Response: "json", handler: a.listNegotiations},
+		{Method: "POST", Path: "/api/v1/negotiations", Summary: "Request a contract: {offer_id, terms?, consumer_pid?}; terms must equal or narrow the offer", Auth: true, Body: "json", Response: "json", handler: a.requestContract},
+		{Method: "GET", Path: "/api/v1/negotiations/{id}", Summary: "Show a negotiation", Auth: true, Response: "json", handler: a.getNegotiation},
+		{Method: "POST", Path: "/api/v1/negotiations/{id}/approve", Summary: "Agree to a requested contract (provider); both parties sign", Auth: true, Response: "json", handler: a.approveNegotiation},
+		{Method: "POST", Path: "/api/v1/negotiations/{id}/terminate", Summary: "Terminate a negotiation with a reason (either party)", Auth: true, Body: "json", Response: "json", handler: a.terminateNegotiation},
+		{Method: "GET", Path: "/api/v1/agreements", Summary: "List the caller's agreements with their use counts", Auth: true, Response: "json", handler: a.listAgreements},
+		{Method: "GET", Path: "/api/v1/agreements/{id}", Summary: "Show an agreement with its signed document", Auth: true, Response: "json", handler: a.getAgreement},
+		{Method: "GET", Path: "/api/v1/agreements/{id}/document", Summary: "The signed agreement document (for dx agreement verify)", Auth: true, Response: "json", handler: a.agreementDocument},
+		{Method: "POST", Path: "/api/v1/agreements/{id}/revoke", Summary: "Revoke an agreement (provider), effective immediately", Auth: true, Body: "json", Response: "json", handler: a.revokeAgreement},
+	}
+}
+
+// OfferView is an offer with its policy in the compact DSP form.
+type OfferView struct {
+	contract.Offer
+	Policy map[string]any `json:"policy"`
+}
+
+func offerView(o contract.Offer) OfferView { return OfferView{Offer: o, Policy: policy.JSON(o.Policy)} }
+
+// NegotiationView is a negotiation with its terms.
+type NegotiationView struct {
+	contract.Negotiation
+	Terms map[string]any `json:"terms"`
+}
+
+func negotiationView(n contract.Negotiation) NegotiationView {
+	return NegotiationView{Negotiation: n, Terms: policy.JSON(n.Terms)}
+}
+
+// AgreementView is an agreement record with its signed document.
+type AgreementView struct {
+	contract.Record
+	Document contract.Agreement `json:"document"`
+}
+
+func (a *API) listOffers(w http.ResponseWriter, r *http.Request) error {
+	os, err := a.Contracts.Offers(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := make([]OfferView, len(os))
+	for i, o := range os {
+		out[i] = offerView(o)
+	}
+	writeJSON(w, 200, map[string]any{"offers": out})
+	return nil
+}
+
+func (a *API) createOffer(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Policy      json.RawMessage `json:"policy"`
+		AutoApprove bool            `json:"auto_approve"`
+	}
+	if err := a.decode(w, r, &req); err != nil {
+		return err
+	}
+	o, err := a.Contracts.CreateOffer(r.Context(), r.PathValue("id"), req.Policy, req.AutoApprove)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 201, offerView(o))
+	return nil
+}
+
+func (a *API) listNegotiations(w http.ResponseWriter, r *http.Request) error {
+	ns, err := a.Contracts.Negotiations(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]NegotiationView, len(ns))
+	for i, n := range ns {
+		out[i] = negotiationView(n)
+	}
+	writeJSON(w, 200, map[string]any{"negotiations": out})
+	return nil
+}
+
+func (a *API) requestContract(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		OfferID     string          `json:"offer_id"`
+		Terms       json.RawMessage `json:"terms,omitempty"`
+		ConsumerPID string          `json:"consumer_pid,omitempty"`
+	}
+	if err := a.decode(w, r, &req); err != nil {
+		return err
+	}
+	n, err := a.Contracts.Request(r.Context(), req.OfferID, req.Terms, req.ConsumerPID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 201, negotiationView(n))
+	return nil
+}
+
+func (a *API) getNegotiation(w http.ResponseWriter, r *http.Request) error {
+	n, err := a.Contracts.Negotiation(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, negotiationView(n))
+	return nil
+}
+
+func (a *API) approveNegotiation(w http.ResponseWriter, r *http.Request) error {
+	n, err := a.Contracts.Approve(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, negotiationView(n))
+	return nil
+}
+
+func (a *API) terminateNegotiation(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := a.decode(w, r, &req); err != nil {
+		return err
+	}
+	n, err := a.Contracts.Terminate(r.Context(), r.PathValue("id"), req.Reason)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, negotiationView(n))
+	return nil
+}
+
+func (a *API) listAgreements(w http.ResponseWriter, r *http.Request) error {
+	rs, err := a.Contracts.Agreements(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]AgreementView, len(rs))
+	for i, rec := range rs {
+		out[i] = AgreementView{Record: rec, Document: rec.Agreement}
+	}
+	writeJSON(w, 200, map[string]any{"agreements": out})
+	return nil
+}
+
+func (a *API) getAgreement(w http.ResponseWriter, r *http.Request) error {
+	rec, err := a.Contracts.Agreement(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, AgreementView{Record: rec, Document: rec.Agreement})
+	return nil
+}
+
+func (a *API) agreementDocument(w http.ResponseWriter, r *http.Request) error {
+	rec, err := a.Contracts.Agreement(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, rec.Agreement)
+	return nil
+}
+
+func (a *API) revokeAgreement(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := a.decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := a.Contracts.Revoke(r.Context(), r.PathValue("id"), req.Reason); err != nil {
+		return err
+	}
+	writeJSON(w, 200, map[string]any{"revoked": r.PathValue("id")})
+	return nil
+}
