@@ -275,3 +275,75 @@ func (c *Client) Download(ctx context.Context, assetID string, version int, form
 	n, err = io.Copy(w, resp.Body)
 	return n, total, err
 }
+
+// CreateOffer makes an offer on an asset with a policy in the compact DSP form.
+func (c *Client) CreateOffer(ctx context.Context, assetID string, pol json.RawMessage, autoApprove bool) (api.OfferView, error) {
+	var out api.OfferView
+	err := c.Do(ctx, "POST", "/api/v1/assets/"+url.PathEscape(assetID)+"/offers", map[string]any{"policy": pol, "auto_approve": autoApprove}, &out)
+	return out, err
+}
+
+// Offers lists an asset's offers.
+func (c *Client) Offers(ctx context.Context, assetID string) ([]api.OfferView, error) {
+	var out struct {
+		Offers []api.OfferView `json:"offers"`
+	}
+	err := c.Do(ctx, "GET", "/api/v1/assets/"+url.PathEscape(assetID)+"/offers", nil, &out)
+	return out.Offers, err
+}
+
+// RequestContract starts a negotiation for an offer; terms (nil for the offer as is)
+// must equal or narrow it.
+func (c *Client) RequestContract(ctx context.Context, offerID string, terms json.RawMessage, consumerPID string) (api.NegotiationView, error) {
+	var out api.NegotiationView
+	body := map[string]any{"offer_id": offerID}
+	if len(terms) > 0 {
+		body["terms"] = terms
+	}
+	if consumerPID != "" {
+		body["consumer_pid"] = consumerPID
+	}
+	err := c.Do(ctx, "POST", "/api/v1/negotiations", body, &out)
+	return out, err
+}
+
+// Negotiations lists the caller's negotiations.
+func (c *Client) Negotiations(ctx context.Context) ([]api.NegotiationView, error) {
+	var out struct {
+		Negotiations []api.NegotiationView `json:"negotiations"`
+	}
+	err := c.Do(ctx, "GET", "/api/v1/negotiations", nil, &out)
+	return out.Negotiations, err
+}
+
+// NegotiationAction approves ("approve") or terminates ("terminate", with reason) a negotiation.
+func (c *Client) NegotiationAction(ctx context.Context, id, action, reason string) (api.NegotiationView, error) {
+	var out api.NegotiationView
+	var body any
+	if action == "terminate" {
+		body = map[string]string{"reason": reason}
+	}
+	err := c.Do(ctx, "POST", "/api/v1/negotiations/"+url.PathEscape(id)+"/"+action, body, &out)
+	return out, err
+}
+
+// Agreements lists the caller's agreements.
+func (c *Client) Agreements(ctx context.Context) ([]api.AgreementView, error) {
+	var out struct {
+		Agreements []api.AgreementView `json:"agreements"`
+	}
+	err := c.Do(ctx, "GET", "/api/v1/agreements", nil, &out)
+	return out.Agreements, err
+}
+
+// AgreementDocument returns the signed agreement document as JSON.
+func (c *Client) AgreementDocument(ctx context.Context, id string) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.Do(ctx, "GET", "/api/v1/agreements/"+url.PathEscape(id)+"/document", nil, &out)
+	return out, err
+}
+
+// RevokeAgreement revokes an agreement (provider).
+func (c *Client) RevokeAgreement(ctx context.Context, id, reason string) error {
+	return c.Do(ctx, "POST", "/api/v1/agreements/"+url.PathEscape(id)+"/revoke", map[string]string{"reason": reason}, nil)
+}
