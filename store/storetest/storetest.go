@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Search", testSearch},
 		{"Grants", testGrants},
 		{"EventsAtomic", testEventsAtomic},
+		{"Contracts", testContracts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -1,0 +1,123 @@
+package storetest
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/asset"
+	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/policy"
+	"github.com/dxexchange/dx/store"
+)
+
+func testContracts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	prov := newOrg(t, s, "prov", "provider")
+	cons := newOrg(t, s, "cons", "consumer")
+	a, v := newAsset(prov, "x", asset.Meta{Title: asset.Text{En: "x"}, Industry: "A", Region: "100000", Visibility: asset.Listed}, t0)
+	if err := s.CreateAsset(ctx, a, v, asset.Search{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.Parse([]byte(`{"@type":"Offer","@id":"urn:uuid:1","permission":[{"action":"use","constraint":[{"leftOperand":"odrl:count","operator":"lteq","rightOperand":"2"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := contract.Offer{ID: "urn:uuid:1", AssetID: a.ID, ProviderID: prov.ID, Policy: pol, Digest: policy.Digest(pol), AutoApprove: true, CreatedAt: t0}
+	if err := s.CreateOffer(ctx, o, []dx.Event{ev("offer.create", o.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.CreateOffer(ctx, o, nil), dx.EConflict)
+	got, err := s.Offer(ctx, o.ID)
+	if err != nil || got.Digest != o.Digest || !got.AutoApprove || policy.Digest(got.Policy) != o.Digest {
+		t.Fatalf("offer = %+v, %v", got, err)
+	}
+	n := contract.Negotiation{ID: dx.NewID("neg", t0), ConsumerPID: "urn:uuid:c1", OfferID: o.ID, AssetID: a.ID, ProviderID: prov.ID,
+		ConsumerID: cons.ID, State: contract.Requested, Terms: pol, CreatedAt: t0, UpdatedAt: t0}
+	if err := s.CreateNegotiation(ctx, n, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	dup := n
+	dup.ID = dx.NewID("neg", t0)
+	wantCode(t, s.CreateNegotiation(ctx, dup, nil, nil), dx.EConflict) // same consumer PID
+	if byPID, err := s.NegotiationByConsumerPID(ctx, cons.ID, "urn:uuid:c1"); err != nil || byPID.ID != n.ID {
+		t.Fatalf("by consumer pid: %+v %v", byPID, err)
+	}
+
+	// Agree: an agreement signed by both, inserted with the state change.
+	terms := pol
+	terms.ID, terms.Type, terms.Target, terms.Assigner, terms.Assignee, terms.Timestamp = "urn:uuid:a1", "Agreement", "urn:dx:asset:"+a.ID, prov.ID, cons.ID, t0.Format(time.RFC3339)
+	ag := contract.Agreement{Policy: terms}
+	for _, org := range []string{prov.ID, cons.ID} {
+		_, key, _ := ed25519.GenerateKey(rand.Reader)
+		ag.Sign(org, key)
+	}
+	rec := &contract.Record{ID: terms.ID, NegotiationID: n.ID, AssetID: a.ID, ProviderID: prov.ID, ConsumerID: cons.ID, Agreement: ag, Digest: policy.Digest(terms), CreatedAt: t0}
+	n.State, n.AgreementID = contract.Finalized, rec.ID
+	if err := s.UpdateNegotiation(ctx, n, contract.Requested, rec, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.UpdateNegotiation(ctx, n, contract.Requested, nil, nil), dx.EConflict) // no longer REQUESTED
+	back, err := s.Agreement(ctx, rec.ID)
+	if err != nil || back.Agreement.Verify(nil) != nil || back.Uses != 0 {
+		t.Fatalf("agreement = %+v, %v", back, err)
+	}
+
+	// Concurrent uses: the decision sees each count once; denials change nothing.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	allowed := 0
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := s.UseAgreement(ctx, rec.ID, func(r contract.Record) (policy.Decision, []dx.Event) {
+				if r.Uses >= 2 {
+					return policy.Decision{Reasons: []string{"limit"}}, nil
+				}
+				return policy.Decision{Allow: true}, []dx.Event{ev("agreement.use", r.ID)}
+			})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			if d.Allow {
+				allowed++
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if back, _ := s.Agreement(ctx, rec.ID); allowed != 2 || back.Uses != 2 {
+		t.Fatalf("%d uses allowed, counter %d; want 2 and 2", allowed, back.Uses)
+	}
+	if act, _ := s.ActiveAgreements(ctx, a.ID, cons.ID); len(act) != 1 {
+		t.Fatalf("active agreements: %d", len(act))
+	}
+	if err := s.RevokeAgreement(ctx, rec.ID, t0, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.RevokeAgreement(ctx, rec.ID, t0, nil), dx.ENotFound)
+	if act, _ := s.ActiveAgreements(ctx, a.ID, cons.ID); len(act) != 0 {
+		t.Fatalf("revoked agreement still active")
+	}
+	for _, org := range []string{prov.ID, cons.ID, ""} {
+		if ns, _ := s.Negotiations(ctx, org); len(ns) != 1 {
+			t.Fatalf("negotiations of %q: %d", org, len(ns))
+		}
+		if as, _ := s.Agreements(ctx, org); len(as) != 1 {
+			t.Fatalf("agreements of %q: %d", org, len(as))
+		}
+	}
+	if err := s.WithdrawOffer(ctx, o.ID, t0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if os, _ := s.Offers(ctx, a.ID); len(os) != 1 || os[0].WithdrawnAt == nil {
+		t.Fatalf("offers after withdrawal: %+v", os)
+	}
+}
