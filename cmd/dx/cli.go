@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/api"
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/client"
@@ -85,6 +86,10 @@ func runClient(ctx context.Context, noun string, args []string, stdout, stderr i
 	provider := fs.String("provider", "", "provider organisation ID")
 	limit := fs.Int("limit", 20, "results per page")
 	cursor := fs.String("cursor", "", "page cursor")
+	policyFile := fs.String("policy", "", "offer: ODRL policy file (compact DSP JSON)")
+	termsFile := fs.String("terms", "", "contract request: requested terms file (must equal or narrow the offer)")
+	auto := fs.Bool("auto", false, "offer: approve requests that equal or narrow it automatically")
+	pid := fs.String("pid", "", "contract request: your process ID (makes retries idempotent)")
 	resume := fs.Bool("resume", false, "fetch: continue a partial download (FILE.part) with a Range request")
 	inPlace := fs.Bool("in-place", false, "register: let the server read FILE from its import directory (no upload)")
 	var meta asset.Meta
@@ -293,6 +298,110 @@ func runClient(ctx context.Context, noun string, args []string, stdout, stderr i
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", g.ID, g.AssetID, g.ConsumerID, g.Status, g.Purpose)
 			}
 		})
+	case "offer create":
+		if err := need(pos, 1, "ASSET", stderr); err != nil {
+			return err
+		}
+		pol, err := os.ReadFile(*policyFile)
+		if err != nil {
+			return dx.Wrap(err, dx.EInvalid, "需要 --policy 文件 / --policy FILE is required and readable")
+		}
+		o, err := c.c.CreateOffer(ctx, pos[0], pol, *auto)
+		if err != nil {
+			return err
+		}
+		return c.print(o, func(tw *tabwriter.Writer) {
+			fmt.Fprintf(tw, "报价 Offer\t%s\n条款 Terms\tsha256:%s\n自动批准 Auto-approve\t%v\n", o.ID, o.Digest, o.AutoApprove)
+		})
+	case "offer list":
+		if err := need(pos, 1, "ASSET", stderr); err != nil {
+			return err
+		}
+		offers, err := c.c.Offers(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		return c.print(offers, func(tw *tabwriter.Writer) {
+			fmt.Fprintln(tw, "报价 OFFER\t自动 AUTO\t条款 TERMS")
+			for _, o := range offers {
+				fmt.Fprintf(tw, "%s\t%v\t%s\n", o.ID, o.AutoApprove, compactJSON(o.Policy))
+			}
+		})
+	case "contract request":
+		if err := need(pos, 1, "OFFER", stderr); err != nil {
+			return err
+		}
+		var terms []byte
+		if *termsFile != "" {
+			if terms, err = os.ReadFile(*termsFile); err != nil {
+				return dx.Wrap(err, dx.EInvalid, "无法读取 --terms 文件 / cannot read --terms file")
+			}
+		}
+		n, err := c.c.RequestContract(ctx, pos[0], terms, *pid)
+		if err != nil {
+			return err
+		}
+		return c.print(n, func(tw *tabwriter.Writer) { showNegotiation(tw, n) })
+	case "contract list":
+		ns, err := c.c.Negotiations(ctx)
+		if err != nil {
+			return err
+		}
+		return c.print(ns, func(tw *tabwriter.Writer) {
+			fmt.Fprintln(tw, "协商 NEGOTIATION\t状态 STATE\t资产 ASSET\t协议 AGREEMENT\t原因 REASON")
+			for _, n := range ns {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.ID, n.State, n.AssetID, n.AgreementID, n.Reason)
+			}
+		})
+	case "contract approve", "contract terminate":
+		if err := need(pos, 1, "NEGOTIATION", stderr); err != nil {
+			return err
+		}
+		n, err := c.c.NegotiationAction(ctx, pos[0], verb, *reason)
+		if err != nil {
+			return err
+		}
+		return c.print(n, func(tw *tabwriter.Writer) { showNegotiation(tw, n) })
+	case "agreement list":
+		ags, err := c.c.Agreements(ctx)
+		if err != nil {
+			return err
+		}
+		return c.print(ags, func(tw *tabwriter.Writer) {
+			fmt.Fprintln(tw, "协议 AGREEMENT\t资产 ASSET\t提供方 PROVIDER\t使用方 CONSUMER\t已用 USES\t状态 STATUS")
+			for _, a := range ags {
+				st := "active"
+				if a.RevokedAt != nil {
+					st = "revoked"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", a.ID, a.AssetID, a.ProviderID, a.ConsumerID, a.Uses, st)
+			}
+		})
+	case "agreement get":
+		if err := need(pos, 1, "AGREEMENT", stderr); err != nil {
+			return err
+		}
+		doc, err := c.c.AgreementDocument(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		if *out != "" {
+			if err := os.WriteFile(*out, doc, 0o640); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "已保存 saved %s — 离线验证 / verify offline: dx agreement verify %s\n", *out, *out)
+			return nil
+		}
+		_, err = stdout.Write(append(doc, '\n'))
+		return err
+	case "agreement revoke":
+		if err := need(pos, 1, "AGREEMENT", stderr); err != nil {
+			return err
+		}
+		if err := c.c.RevokeAgreement(ctx, pos[0], *reason); err != nil {
+			return err
+		}
+		return c.print(map[string]string{"revoked": pos[0]}, func(tw *tabwriter.Writer) { fmt.Fprintf(tw, "已撤销 revoked\t%s\n", pos[0]) })
 	case "fetch ":
 		if err := need(pos, 1, "ASSET", stderr); err != nil {
 			return err
@@ -434,4 +543,25 @@ func (c *cli) fetch(ctx context.Context, id string, version int, format, out str
 		fmt.Fprintf(c.stderr, "已保存 saved %s (%d bytes)\n", out, offset+n)
 	}
 	return nil
+}
+
+func showNegotiation(tw *tabwriter.Writer, n api.NegotiationView) {
+	fmt.Fprintf(tw, "协商 Negotiation\t%s\n状态 State\t%s\n资产 Asset\t%s\n报价 Offer\t%s\n", n.ID, n.State, n.AssetID, n.OfferID)
+	if n.AgreementID != "" {
+		fmt.Fprintf(tw, "协议 Agreement\t%s\n", n.AgreementID)
+	}
+	if n.Reason != "" {
+		fmt.Fprintf(tw, "原因 Reason\t%s\n", n.Reason)
+	}
+	if n.State == "REQUESTED" {
+		fmt.Fprintf(tw, "等待提供方 / waiting for the provider:\tdx contract approve %s\n", n.ID)
+	}
+}
+
+func compactJSON(v any) string {
+	b, _ := json.Marshal(v)
+	if len(b) > 120 {
+		return string(b[:117]) + "..."
+	}
+	return string(b)
 }

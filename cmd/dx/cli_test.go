@@ -154,6 +154,38 @@ wait:
 	if again, _ := os.ReadFile(file); !bytes.Equal(again, b) {
 		t.Fatal("resumed download differs from the whole one")
 	}
+	// The contract path: an auto-approved offer, a signed agreement, a counted download.
+	traffic := regexp.MustCompile(`offer list (ast_\w+)`).FindStringSubmatch(text)
+	offer := regexp.MustCompile(`contract request (urn:uuid:[0-9a-f-]+)`).FindStringSubmatch(text)
+	if traffic == nil || offer == nil {
+		t.Fatalf("banner lacks the contract commands:\n%s", text)
+	}
+	if out, _, code := dxCLI(t, url, ctok, "offer", "list", traffic[1]); code != 0 || !strings.Contains(out, offer[1]) {
+		t.Fatalf("offer list: %d %s", code, out)
+	}
+	out, errOut, code = dxCLI(t, url, ctok, "contract", "request", offer[1])
+	agreement := regexp.MustCompile(`urn:uuid:[0-9a-f-]+`).FindAllString(out, -1)
+	if code != 0 || !strings.Contains(out, "FINALIZED") || len(agreement) < 2 {
+		t.Fatalf("contract request: %d %s %s", code, out, errOut)
+	}
+	if _, errOut, code := dxCLI(t, url, ctok, "fetch", traffic[1], "-o", filepath.Join(dir, "traffic.csv")); code != 0 {
+		t.Fatalf("fetch under the agreement: %s", errOut)
+	}
+	out, _, _ = dxCLI(t, url, ctok, "agreement", "list", "--json")
+	var ags []struct {
+		ID   string
+		Uses int64
+	}
+	if err := json.Unmarshal([]byte(out), &ags); err != nil || len(ags) != 1 || ags[0].Uses != 1 {
+		t.Fatalf("agreement list --json: %v %s", err, out)
+	}
+	agFile := filepath.Join(dir, "agreement.json")
+	if _, errOut, code := dxCLI(t, url, ctok, "agreement", "get", agreement[len(agreement)-1], "-o", agFile); code != 0 {
+		t.Fatalf("agreement get: %s", errOut)
+	}
+	if out, errOut, code := runOffline(t, "agreement", "verify", agFile); code != 0 {
+		t.Fatalf("agreement verify: %s %s", out, errOut)
+	}
 	// Unknown command and missing arguments are usage errors.
 	if _, _, code := dxCLI(t, url, ctok, "asset", "frobnicate"); code != 2 {
 		t.Fatalf("unknown verb: exit %d", code)

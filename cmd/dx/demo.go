@@ -86,11 +86,17 @@ dx 演示交易所已启动 / the dx demo exchange is running at %s
      DX_TOKEN=%s go run ./cmd/dx access approve <grant ID printed above>
   3. go run ./cmd/dx fetch %s -o visits.csv
 
+用合同使用数据 / use data under a contract (auto-approved, signed by both, counted):
+  go run ./cmd/dx offer list %s
+  go run ./cmd/dx contract request %s
+  go run ./cmd/dx fetch %s -o traffic.csv
+  go run ./cmd/dx agreement list
+
 按 Ctrl-C 停止 / press Ctrl-C to stop.
 `, url, cfg.Data, opToken,
 		d.orgs[0].Org.Name, d.orgs[0].Token, d.orgs[1].Org.Name, d.orgs[1].Token, d.orgs[2].Org.Name, d.orgs[2].Token,
 		d.orgs[3].Org.Name, d.orgs[3].Token, d.orgs[4].Org.Name, d.orgs[4].Token, d.orgs[5].Org.Name, d.orgs[5].Token,
-		url, d.orgs[3].Token, d.visits, d.orgs[0].Token, d.visits)
+		url, d.orgs[3].Token, d.visits, d.orgs[0].Token, d.visits, d.traffic, d.offer, d.traffic)
 	return <-served
 }
 
@@ -99,8 +105,21 @@ type demo struct {
 		Org   party.Org
 		Token string
 	}
-	visits string // asset ID of the large hospital dataset
+	visits  string // asset ID of the large hospital dataset
+	traffic string // asset ID of the traffic dataset, offered under a contract
+	offer   string // the traffic dataset's auto-approved offer
 }
+
+// trafficOffer is the demo's usage policy: 90 days from agreement, at most 100 uses by
+// download or compute, attribution, no marketing, copies deleted within 30 days after.
+const trafficOffer = `{"@type":"Offer","profile":"https://dx.example/ns/v1/profile",
+ "permission":[{"action":"use","constraint":[
+   {"leftOperand":"odrl:elapsedTime","operator":"lteq","rightOperand":"P90D"},
+   {"leftOperand":"odrl:count","operator":"lteq","rightOperand":"100"},
+   {"leftOperand":"odrl:deliveryChannel","operator":"isAnyOf","rightOperand":["https://dx.example/ns/v1/channel/download","https://dx.example/ns/v1/channel/compute"]}],
+  "duty":[{"action":"odrl:attribute","constraint":[{"leftOperand":"https://dx.example/ns/v1/attributionText","operator":"eq","rightOperand":"数据来源：杭州市交通运输局 / Source: Hangzhou Transport Bureau"}]}]}],
+ "prohibition":[{"action":"use","constraint":[{"leftOperand":"odrl:purpose","operator":"isA","rightOperand":"https://dx.example/ns/v1/purpose/marketing"}]}],
+ "obligation":[{"action":"odrl:delete","constraint":[{"leftOperand":"odrl:elapsedTime","operator":"lteq","rightOperand":"P30D"}]}]}`
 
 // seedDemo creates the demo organisations and registers generated datasets over the API.
 func seedDemo(ctx context.Context, op *client.Client, dir string, rows int) (demo, error) {
@@ -174,8 +193,16 @@ func seedDemo(ctx context.Context, op *client.Client, dir string, rows int) (dem
 		if err != nil {
 			return d, fmt.Errorf("registering %s: %w", s.name, err)
 		}
-		if s.name == "outpatient-visits" {
+		switch s.name {
+		case "outpatient-visits":
 			d.visits = res.Asset.ID
+		case "traffic-flow":
+			d.traffic = res.Asset.ID
+			o, err := as(s.owner).CreateOffer(ctx, res.Asset.ID, []byte(trafficOffer), true)
+			if err != nil {
+				return d, fmt.Errorf("offer on %s: %w", s.name, err)
+			}
+			d.offer = o.ID
 		}
 	}
 	return d, nil

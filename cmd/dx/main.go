@@ -37,6 +37,9 @@ Usage:
   dx access   request ASSET --purpose TEXT | approve GRANT | reject GRANT --reason TEXT
               | revoke GRANT | list [--status S]
   dx fetch    ASSET [-o FILE] [--format csv|parquet] [--version N] [--resume]
+  dx offer    create ASSET --policy FILE [--auto] | list ASSET
+  dx contract request OFFER [--terms FILE] [--pid ID] | list | approve NEG | terminate NEG --reason TEXT
+  dx agreement list | get ID [-o FILE] | revoke ID --reason TEXT
   dx agreement verify FILE   check a signed agreement offline (both parties' signatures)
 
 Client verbs read DX_SERVER (default http://127.0.0.1:8080) and DX_TOKEN, or --server and
@@ -61,8 +64,12 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "config":
 		err = runConfig(args[1:], stdout, stderr)
 	case "agreement":
-		err = runAgreement(args[1:], stdout, stderr)
-	case "org", "member", "token", "asset", "catalog", "access", "fetch":
+		if len(args) > 1 && args[1] == "verify" {
+			err = runAgreement(args[1:], stdout, stderr)
+		} else {
+			err = runClient(ctx, args[0], args[1:], stdout, stderr)
+		}
+	case "org", "member", "token", "asset", "catalog", "access", "fetch", "offer", "contract":
 		err = runClient(ctx, args[0], args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "dx: 未知命令 / unknown command %q\n\n%s", args[0], usage)
