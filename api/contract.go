@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/policy"
@@ -25,6 +26,11 @@ func (a *API) contractRoutes() []Route {
 		{Method: "GET", Path: "/api/v1/agreements/{id}", Summary: "Show an agreement with its signed document", Auth: true, Response: "json", handler: a.getAgreement},
 		{Method: "GET", Path: "/api/v1/agreements/{id}/document", Summary: "The signed agreement document (for dx agreement verify)", Auth: true, Response: "json", handler: a.agreementDocument},
 		{Method: "POST", Path: "/api/v1/agreements/{id}/revoke", Summary: "Revoke an agreement (provider), effective immediately", Auth: true, Body: "json", Response: "json", handler: a.revokeAgreement},
+		{Method: "GET", Path: "/api/v1/transfers", Summary: "List the caller's transfer processes", Auth: true, Response: "json", handler: a.listTransfers},
+		{Method: "POST", Path: "/api/v1/transfers", Summary: "Request a pull transfer under an agreement: {agreement_id, format?, purpose?, consumer_pid?}; counts one use; returns a data address with a token shown once", Auth: true, Body: "json", Response: "json", handler: a.requestTransfer},
+		{Method: "GET", Path: "/api/v1/transfers/{id}", Summary: "Show a transfer process", Auth: true, Response: "json", handler: a.getTransfer},
+		{Method: "POST", Path: "/api/v1/transfers/{id}/{action}", Summary: "Suspend, resume, complete or terminate a transfer: {reason?}; resume returns a new data address", Auth: true, Body: "json", Response: "json", handler: a.changeTransfer},
+		{Method: "GET", Path: "/api/v1/transfers/{id}/data", Summary: "Data plane: pull a started transfer's data with its transfer token (Authorization: Bearer dxt_…); Range supported", Query: []string{"format"}, Response: "stream", handler: a.transferData},
 	}
 }
 
@@ -186,5 +192,97 @@ func (a *API) revokeAgreement(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, 200, map[string]any{"revoked": r.PathValue("id")})
+	return nil
+}
+
+// TransferView is a transfer, with a data address when one was just issued.
+type TransferView struct {
+	contract.Transfer
+	DataAddress *contract.DataAddress `json:"data_address,omitempty"`
+}
+
+func transferView(t contract.Transfer, addr contract.DataAddress) TransferView {
+	v := TransferView{Transfer: t}
+	if addr.Token != "" {
+		v.DataAddress = &addr
+	}
+	return v
+}
+
+func (a *API) listTransfers(w http.ResponseWriter, r *http.Request) error {
+	ts, err := a.Contracts.Transfers(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, map[string]any{"transfers": ts})
+	return nil
+}
+
+func (a *API) requestTransfer(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		AgreementID string `json:"agreement_id"`
+		Format      string `json:"format,omitempty"`
+		Purpose     string `json:"purpose,omitempty"`
+		ConsumerPID string `json:"consumer_pid,omitempty"`
+	}
+	if err := a.decode(w, r, &req); err != nil {
+		return err
+	}
+	t, addr, err := a.Contracts.RequestTransfer(r.Context(), req.AgreementID, req.Format, req.Purpose, req.ConsumerPID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 201, transferView(t, addr))
+	return nil
+}
+
+func (a *API) getTransfer(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.Contracts.Transfer(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, t)
+	return nil
+}
+
+func (a *API) changeTransfer(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 {
+		if err := a.decode(w, r, &req); err != nil {
+			return err
+		}
+	}
+	t, addr, err := a.Contracts.ChangeTransfer(r.Context(), r.PathValue("id"), r.PathValue("action"), req.Reason)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, transferView(t, addr))
+	return nil
+}
+
+// transferData is the data plane of pull transfers: the transfer token, not an API
+// token, authorises; the use was counted when the transfer started.
+func (a *API) transferData(w http.ResponseWriter, r *http.Request) error {
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	t, err := a.Contracts.OpenTransfer(r.Context(), r.PathValue("id"), strings.TrimSpace(token))
+	if err != nil {
+		return err
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "csv"
+	}
+	v, err := a.Assets.Store.Version(r.Context(), t.AssetID, t.Version)
+	if err != nil {
+		return err
+	}
+	f, err := a.Assets.Rendition(r.Context(), v, format)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	serveVersion(w, r, f, v, format)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/asset"
+	"github.com/dxexchange/dx/blob"
 	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/party"
 	"github.com/dxexchange/dx/region"
@@ -296,6 +297,12 @@ func (a *API) download(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer f.Close()
+	serveVersion(w, r, f, v, format)
+	return nil
+}
+
+// serveVersion streams an immutable rendition with http.ServeContent.
+func serveVersion(w http.ResponseWriter, r *http.Request, f blob.File, v asset.Version, format string) {
 	name := fmt.Sprintf("%s-v%d.%s", v.AssetID, v.Number, format)
 	ctype := "text/csv; charset=utf-8"
 	if format == "parquet" {
@@ -307,7 +314,6 @@ func (a *API) download(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
 	w.Header().Set("X-Dx-Version", strconv.Itoa(v.Number))
 	http.ServeContent(w, r, name, v.CreatedAt, f)
-	return nil
 }
 
 func (a *API) search(w http.ResponseWriter, r *http.Request) error {

@@ -21,6 +21,7 @@ import (
 	"github.com/dxexchange/dx/api"
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/catalog"
+	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/party"
 )
 
@@ -346,4 +347,37 @@ func (c *Client) AgreementDocument(ctx context.Context, id string) (json.RawMess
 // RevokeAgreement revokes an agreement (provider).
 func (c *Client) RevokeAgreement(ctx context.Context, id, reason string) error {
 	return c.Do(ctx, "POST", "/api/v1/agreements/"+url.PathEscape(id)+"/revoke", map[string]string{"reason": reason}, nil)
+}
+
+// RequestTransfer starts a pull transfer under an agreement.
+func (c *Client) RequestTransfer(ctx context.Context, agreementID, purpose, consumerPID string) (api.TransferView, error) {
+	var out api.TransferView
+	err := c.Do(ctx, "POST", "/api/v1/transfers", map[string]string{"agreement_id": agreementID, "purpose": purpose, "consumer_pid": consumerPID}, &out)
+	return out, err
+}
+
+// ChangeTransfer suspends, resumes, completes or terminates a transfer.
+func (c *Client) ChangeTransfer(ctx context.Context, id, action, reason string) (api.TransferView, error) {
+	var out api.TransferView
+	err := c.Do(ctx, "POST", "/api/v1/transfers/"+url.PathEscape(id)+"/"+url.PathEscape(action), map[string]string{"reason": reason}, &out)
+	return out, err
+}
+
+// Pull fetches a started transfer's data from its data address (endpoint relative to
+// the server, token from the address) into w.
+func (c *Client) Pull(ctx context.Context, addr contract.DataAddress, format string, w io.Writer) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", c.BaseURL+addr.Endpoint+"?format="+url.QueryEscape(format), nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+addr.Token)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return 0, dx.Wrap(err, dx.EInternal, "无法连接 dx 服务 / cannot reach the dx server")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		return 0, decodeError(resp)
+	}
+	return io.Copy(w, resp.Body)
 }

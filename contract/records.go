@@ -84,6 +84,8 @@ type Store interface {
 	// concurrent uses; if decide allows, the use counter is incremented and its events
 	// written in the same transaction. It returns decide's decision.
 	UseAgreement(ctx context.Context, id string, decide func(Record) (policy.Decision, []dx.Event)) (policy.Decision, error)
+
+	TransferStore
 }
 
 // NewUUID returns an "urn:uuid:" random (version 4) UUID, the identifier form that DSP

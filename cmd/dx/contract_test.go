@@ -222,3 +222,101 @@ func testCountLimit(t *testing.T, db string) {
 		t.Fatalf("%d allowed, %d refused; want exactly 10 and 54", ok.Load(), refused.Load())
 	}
 }
+
+func TestTransfers(t *testing.T) { onBackends(t, testTransfers) }
+
+func testTransfers(t *testing.T, db string) {
+	te := startExchange(t, func(c *Config) { c.DB = db })
+	ctx := context.Background()
+	prov, _ := te.org(t, "p", "provider")
+	cons, _ := te.org(t, "c", "consumer")
+	other, _ := te.org(t, "o", "consumer")
+	a, _, err := register(prov, "x", "x.csv", "城市,数量\n杭州,1\n宁波,2\n", asset.Listed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := prov.CreateOffer(ctx, a.ID, policyJSON(`{"leftOperand":"odrl:count","operator":"lteq","rightOperand":"2"}`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := cons.RequestContract(ctx, o.ID, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = other.RequestTransfer(ctx, n.AgreementID, "", "")
+	wantCode(t, err, dx.ENotFound) // another organisation's agreement is not revealed
+	tr, err := cons.RequestTransfer(ctx, n.AgreementID, "", "urn:uuid:aaaaaaaa-0000-4000-8000-000000000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.State != contract.TransferStarted || tr.DataAddress == nil || !strings.HasPrefix(tr.DataAddress.Token, "dxt_") {
+		t.Fatalf("transfer: %+v", tr)
+	}
+	// Several pulls (and Range requests) in one transfer count as one use.
+	for range 3 {
+		var buf bytes.Buffer
+		if _, err := cons.Pull(ctx, *tr.DataAddress, "csv", &buf); err != nil || !strings.Contains(buf.String(), "杭州,1") {
+			t.Fatalf("pull: %q %v", buf.String(), err)
+		}
+	}
+	if ags, _ := cons.Agreements(ctx); ags[0].Uses != 1 {
+		t.Fatalf("uses after one transfer: %d", ags[0].Uses)
+	}
+	// The API token does not open the data plane, nor does a forged token.
+	bad := *tr.DataAddress
+	bad.Token = cons.Token
+	_, err = cons.Pull(ctx, bad, "csv", &bytes.Buffer{})
+	wantCode(t, err, dx.EUnauthorized)
+	bad.Token = "dxt_forged"
+	_, err = cons.Pull(ctx, bad, "csv", &bytes.Buffer{})
+	wantCode(t, err, dx.EUnauthorized)
+	// A retried request returns the same transfer with a new token; the old one stops working.
+	again, err := cons.RequestTransfer(ctx, n.AgreementID, "", "urn:uuid:aaaaaaaa-0000-4000-8000-000000000001")
+	if err != nil || again.ID != tr.ID || again.DataAddress == nil || again.DataAddress.Token == tr.DataAddress.Token {
+		t.Fatalf("retried request: %+v %v", again, err)
+	}
+	_, err = cons.Pull(ctx, *tr.DataAddress, "csv", &bytes.Buffer{})
+	wantCode(t, err, dx.EUnauthorized)
+	// Suspend revokes the token; resume issues a new one; illegal transitions are refused.
+	if s, err := prov.ChangeTransfer(ctx, tr.ID, "suspend", "maintenance"); err != nil || s.State != contract.TransferSuspended {
+		t.Fatalf("suspend: %+v %v", s, err)
+	}
+	_, err = cons.Pull(ctx, *again.DataAddress, "csv", &bytes.Buffer{})
+	wantCode(t, err, dx.EUnauthorized)
+	_, err = cons.ChangeTransfer(ctx, tr.ID, "complete", "")
+	if dx.ErrorCode(err) != dx.EInvalid || dx.ErrorDetails(err)["code"] != "invalid-transition" {
+		t.Fatalf("complete while suspended: %v", err)
+	}
+	resumed, err := cons.ChangeTransfer(ctx, tr.ID, "resume", "")
+	if err != nil || resumed.State != contract.TransferStarted || resumed.DataAddress == nil {
+		t.Fatalf("resume: %+v %v", resumed, err)
+	}
+	if _, err := cons.Pull(ctx, *resumed.DataAddress, "parquet", &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	// Revoking the agreement stops the data plane at once.
+	if err := prov.RevokeAgreement(ctx, n.AgreementID, "stop"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = cons.Pull(ctx, *resumed.DataAddress, "csv", &bytes.Buffer{})
+	wantCode(t, err, dx.EForbidden)
+	_, err = cons.RequestTransfer(ctx, n.AgreementID, "", "")
+	wantCode(t, err, dx.EForbidden)
+	if done, err := cons.ChangeTransfer(ctx, tr.ID, "terminate", "agreement revoked"); err != nil || done.State != contract.TransferTerminated {
+		t.Fatalf("terminate: %+v %v", done, err)
+	}
+	_, err = cons.ChangeTransfer(ctx, tr.ID, "resume", "")
+	wantCode(t, err, dx.EInvalid)
+
+	// A fresh agreement with two uses: the third transfer is refused as exhausted.
+	n2, _ := other.RequestContract(ctx, o.ID, nil, "")
+	for i := range 2 {
+		if _, err := other.RequestTransfer(ctx, n2.AgreementID, "", ""); err != nil {
+			t.Fatalf("transfer %d: %v", i+1, err)
+		}
+	}
+	_, err = other.RequestTransfer(ctx, n2.AgreementID, "", "")
+	if dx.ErrorCode(err) != dx.EForbidden || dx.ErrorDetails(err)["code"] != "usage-exhausted" {
+		t.Fatalf("third transfer: %v %v", err, dx.ErrorDetails(err))
+	}
+}
