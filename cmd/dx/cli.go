@@ -17,6 +17,7 @@ import (
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/client"
+	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/party"
 )
 
@@ -402,6 +403,42 @@ func runClient(ctx context.Context, noun string, args []string, stdout, stderr i
 			return err
 		}
 		return c.print(map[string]string{"revoked": pos[0]}, func(tw *tabwriter.Writer) { fmt.Fprintf(tw, "已撤销 revoked\t%s\n", pos[0]) })
+	case "transfer request":
+		if err := need(pos, 1, "AGREEMENT", stderr); err != nil {
+			return err
+		}
+		tr, err := c.c.RequestTransfer(ctx, pos[0], *purpose, *pid)
+		if err != nil {
+			return err
+		}
+		if *out != "" && tr.DataAddress != nil {
+			if err := c.pull(ctx, *tr.DataAddress, *format, *out); err != nil {
+				return err
+			}
+		}
+		return c.print(tr, func(tw *tabwriter.Writer) { showTransfer(tw, tr) })
+	case "transfer list":
+		var res struct {
+			Transfers []api.TransferView `json:"transfers"`
+		}
+		if err := c.c.Do(ctx, "GET", "/api/v1/transfers", nil, &res); err != nil {
+			return err
+		}
+		return c.print(res.Transfers, func(tw *tabwriter.Writer) {
+			fmt.Fprintln(tw, "传输 TRANSFER\t状态 STATE\t协议 AGREEMENT\t版本 V\t原因 REASON")
+			for _, t := range res.Transfers {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", t.ID, t.State, t.AgreementID, t.Version, t.Reason)
+			}
+		})
+	case "transfer suspend", "transfer resume", "transfer complete", "transfer terminate":
+		if err := need(pos, 1, "TRANSFER", stderr); err != nil {
+			return err
+		}
+		tr, err := c.c.ChangeTransfer(ctx, pos[0], verb, *reason)
+		if err != nil {
+			return err
+		}
+		return c.print(tr, func(tw *tabwriter.Writer) { showTransfer(tw, tr) })
 	case "fetch ":
 		if err := need(pos, 1, "ASSET", stderr); err != nil {
 			return err
@@ -564,4 +601,37 @@ func compactJSON(v any) string {
 		return string(b[:117]) + "..."
 	}
 	return string(b)
+}
+
+func showTransfer(tw *tabwriter.Writer, t api.TransferView) {
+	fmt.Fprintf(tw, "传输 Transfer\t%s\n状态 State\t%s\n协议 Agreement\t%s\n版本 Version\t%d\n", t.ID, t.State, t.AgreementID, t.Version)
+	if a := t.DataAddress; a != nil {
+		fmt.Fprintf(tw, "数据地址 Endpoint\t%s\n令牌 Token (shown once)\t%s\n有效至 Expires\t%s\n", a.Endpoint, a.Token, a.ExpiresAt.Format(time.RFC3339))
+	}
+	if t.Reason != "" {
+		fmt.Fprintf(tw, "原因 Reason\t%s\n", t.Reason)
+	}
+}
+
+// pull downloads a started transfer to a file, via FILE.part and a rename.
+func (c *cli) pull(ctx context.Context, addr contract.DataAddress, format, out string) error {
+	if format == "" {
+		format = "csv"
+	}
+	f, err := os.Create(out + ".part")
+	if err != nil {
+		return err
+	}
+	bar := newProgress(c.stderr, "下载 download", -1)
+	n, err := c.c.Pull(ctx, addr, format, io.MultiWriter(f, bar))
+	bar.done()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(out + ".part")
+		return err
+	}
+	fmt.Fprintf(c.stderr, "已保存 saved %s (%d bytes)\n", out, n)
+	return os.Rename(out+".part", out)
 }

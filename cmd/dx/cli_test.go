@@ -186,6 +186,14 @@ wait:
 	if out, errOut, code := runOffline(t, "agreement", "verify", agFile); code != 0 {
 		t.Fatalf("agreement verify: %s %s", out, errOut)
 	}
+	// A transfer under the agreement, pulled to a file by the CLI.
+	tfile := filepath.Join(dir, "traffic-transfer.csv")
+	if out, errOut, code := dxCLI(t, url, ctok, "transfer", "request", ags[0].ID, "-o", tfile); code != 0 || !strings.Contains(out, "STARTED") {
+		t.Fatalf("transfer request: %d %s %s", code, out, errOut)
+	}
+	if b, err := os.ReadFile(tfile); err != nil || !strings.HasPrefix(string(b), "路口编号,") {
+		t.Fatalf("transferred file: %v %q", err, b[:min(len(b), 40)])
+	}
 	// Unknown command and missing arguments are usage errors.
 	if _, _, code := dxCLI(t, url, ctok, "asset", "frobnicate"); code != 2 {
 		t.Fatalf("unknown verb: exit %d", code)

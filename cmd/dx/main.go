@@ -40,6 +40,8 @@ Usage:
   dx offer    create ASSET --policy FILE [--auto] | list ASSET
   dx contract request OFFER [--terms FILE] [--pid ID] | list | approve NEG | terminate NEG --reason TEXT
   dx agreement list | get ID [-o FILE] | revoke ID --reason TEXT
+  dx transfer request AGREEMENT [-o FILE] [--format csv|parquet] [--purpose P] | list
+              | suspend|resume|complete|terminate ID [--reason TEXT]
   dx agreement verify FILE   check a signed agreement offline (both parties' signatures)
 
 Client verbs read DX_SERVER (default http://127.0.0.1:8080) and DX_TOKEN, or --server and
@@ -69,7 +71,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		} else {
 			err = runClient(ctx, args[0], args[1:], stdout, stderr)
 		}
-	case "org", "member", "token", "asset", "catalog", "access", "fetch", "offer", "contract":
+	case "org", "member", "token", "asset", "catalog", "access", "fetch", "offer", "contract", "transfer":
 		err = runClient(ctx, args[0], args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "dx: 未知命令 / unknown command %q\n\n%s", args[0], usage)
