@@ -21,6 +21,7 @@ import (
 	"github.com/dxexchange/dx/audit"
 	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/dsp"
 	"github.com/dxexchange/dx/party"
 )
 
@@ -31,6 +32,9 @@ type API struct {
 	Access  *access.Service
 	Catalog *catalog.Service
 	Audit   *audit.Service
+	// Remote lets organisations browse peer connectors' catalogs; nil leaves it out.
+	Remote *dsp.Client
+	Peers  func() []dsp.Peer
 	// Contracts serves offers, negotiations and agreements; nil leaves them out.
 	Contracts *contract.Service
 	Log       *slog.Logger

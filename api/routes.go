@@ -19,7 +19,7 @@ import (
 
 // Routes returns the API's operations.
 func (a *API) Routes() []Route {
-	return append(a.coreRoutes(), a.contractRoutes()...)
+	return append(append(a.coreRoutes(), a.contractRoutes()...), a.remoteRoutes()...)
 }
 
 func (a *API) coreRoutes() []Route {

@@ -16,11 +16,13 @@ import (
 
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/api"
+	"github.com/dxexchange/dx/dsp"
 )
 
 // Server is dx's HTTP handler.
 type Server struct {
 	API    *api.API
+	DSP    *dsp.Handler // the Dataspace Protocol endpoints; nil leaves them out
 	Log    *slog.Logger
 	Health func(ctx context.Context) error // checks the database; nil: always healthy
 
@@ -51,6 +53,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) build() {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", s.API.Handler())
+	if s.DSP != nil {
+		s.DSP.Register(mux)
+	}
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,9 @@
 package store
 
 import (
+	"context"
+	"time"
+
 	"github.com/dxexchange/dx/access"
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/audit"
@@ -20,6 +23,8 @@ type Store interface {
 	catalog.Store
 	contract.Store
 	audit.Store
+	// UseNonce records a signed request's nonce for the replay window; EConflict if seen.
+	UseNonce(ctx context.Context, nonce string, at time.Time, window time.Duration) error
 	// Close releases the database.
 	Close() error
 }

@@ -44,7 +44,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer x.Close()
-	_, opToken, err := x.bootstrap(ctx, io.Discard)
+	operator, opToken, err := x.bootstrap(ctx, io.Discard)
 	if err != nil {
 		return err
 	}
@@ -56,6 +56,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	url := "http://" + ln.Addr().String()
+	if err := x.enableDSP(ctx, operator, ln.Addr().String()); err != nil {
+		return err
+	}
 	served := make(chan error, 1)
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()

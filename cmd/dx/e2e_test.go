@@ -63,12 +63,15 @@ func startExchange(t testing.TB, mutate func(*Config)) *testExchange {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, secret, err := x.bootstrap(ctx, io.Discard)
+	operator, secret, err := x.bootstrap(ctx, io.Discard)
 	if err != nil || secret == "" {
 		t.Fatalf("bootstrap: %q %v", secret, err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.enableDSP(ctx, operator, ln.Addr().String()); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})

@@ -25,6 +25,7 @@ import (
 	"github.com/dxexchange/dx/blob/fsblob"
 	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/dsp"
 	"github.com/dxexchange/dx/engine/duckdb"
 	"github.com/dxexchange/dx/party"
 	"github.com/dxexchange/dx/server"
@@ -48,6 +49,10 @@ type Config struct {
 	LogLevel     string `json:"log_level"`
 	OperatorName string `json:"operator_name"`
 	ImportDir    string `json:"import_dir"` // files here may be registered in place; "" for none
+	// Connector (DSP) settings.
+	ParticipantID string `json:"participant_id"` // "" for urn:dx:node:<operator org>
+	PublicURL     string `json:"public_url"`     // "" for http://<addr>
+	PeersFile     string `json:"peers_file"`     // JSON list of trusted peers; "" for none
 }
 
 func defaultConfig() Config {
@@ -69,6 +74,9 @@ func (cfg *Config) flags(name string, stderr io.Writer) *flag.FlagSet {
 	env("DX_LOG_FORMAT", &cfg.LogFormat)
 	env("DX_LOG_LEVEL", &cfg.LogLevel)
 	env("DX_IMPORT_DIR", &cfg.ImportDir)
+	env("DX_PARTICIPANT_ID", &cfg.ParticipantID)
+	env("DX_PUBLIC_URL", &cfg.PublicURL)
+	env("DX_PEERS", &cfg.PeersFile)
 	if v, err := strconv.ParseInt(os.Getenv("DX_MAX_UPLOAD"), 10, 64); err == nil {
 		cfg.MaxUpload = v
 	}
@@ -86,6 +94,9 @@ func (cfg *Config) flags(name string, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.Threads, "engine-threads", cfg.Threads, "DuckDB threads")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&cfg.ParticipantID, "participant-id", cfg.ParticipantID, "this node's dataspace participant ID (default urn:dx:node:<operator org>)")
+	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "this node's root URL as peers reach it (default http://<addr>)")
+	fs.StringVar(&cfg.PeersFile, "peers", cfg.PeersFile, "JSON file of trusted peer connectors [{participant_id, public_key, url}], re-read when it changes")
 	fs.StringVar(&cfg.ImportDir, "import-dir", cfg.ImportDir, "directory whose files may be registered in place (dx asset register --in-place)")
 	return fs
 }
@@ -193,6 +204,29 @@ func (x *exchange) serve(ctx context.Context, ln net.Listener) error {
 	return hs.Shutdown(sctx)
 }
 
+// enableDSP turns on the connector endpoints once the operator (whose key signs for the
+// node) exists; addr is the bound listen address.
+func (x *exchange) enableDSP(ctx context.Context, operator party.Org, addr string) error {
+	key, err := x.store.SigningKey(ctx, operator.ID)
+	if err != nil {
+		return err
+	}
+	pid := x.cfg.ParticipantID
+	if pid == "" {
+		pid = "urn:dx:node:" + operator.ID
+	}
+	public := x.cfg.PublicURL
+	if public == "" {
+		public = "http://" + addr
+	}
+	h := &dsp.Handler{ParticipantID: pid, Key: key, PublicURL: strings.TrimRight(public, "/"), PeersFile: x.cfg.PeersFile, Nonces: x.store,
+		Catalog: x.store, Offers: x.store, Assets: x.store, Clock: dx.SystemClock{}, Log: x.log}
+	x.server.DSP = h
+	x.server.API.Remote = &dsp.Client{ParticipantID: pid, Key: key, HTTP: &http.Client{Timeout: 30 * time.Second}, Clock: dx.SystemClock{}}
+	x.server.API.Peers = h.Peers
+	return nil
+}
+
 // bootstrap creates the operator on first start and prints its token once.
 func (x *exchange) bootstrap(ctx context.Context, stdout io.Writer) (party.Org, string, error) {
 	org, secret, created, err := x.parties.Bootstrap(ctx, x.cfg.OperatorName)
@@ -219,11 +253,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer x.Close()
-	if _, _, err := x.bootstrap(ctx, stdout); err != nil {
+	operator, _, err := x.bootstrap(ctx, stdout)
+	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		return err
+	}
+	if err := x.enableDSP(ctx, operator, ln.Addr().String()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "dx 正在监听 / listening on http://%s\n", ln.Addr())

@@ -1,0 +1,53 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/dsp"
+)
+
+// remoteRoutes let an organisation use its node's trusted peers.
+func (a *API) remoteRoutes() []Route {
+	if a.Remote == nil {
+		return nil
+	}
+	return []Route{
+		{Method: "GET", Path: "/api/v1/peers", Summary: "List the peer connectors this node trusts", Auth: true, Response: "json", handler: a.listPeers},
+		{Method: "GET", Path: "/api/v1/peers/catalog", Summary: "Fetch a peer connector's DSP catalog through this node (signed request)", Auth: true, Query: []string{"participant"}, Response: "json", handler: a.peerCatalog},
+	}
+}
+
+func (a *API) peer(participant string) (dsp.Peer, error) {
+	for _, p := range a.Peers() {
+		if p.ParticipantID == participant {
+			return p, nil
+		}
+	}
+	return dsp.Peer{}, dx.Errorf(dx.ENotFound, "未配置的对端 %q / no trusted peer %q", participant, participant)
+}
+
+func (a *API) listPeers(w http.ResponseWriter, r *http.Request) error {
+	peers := a.Peers()
+	if peers == nil {
+		peers = []dsp.Peer{}
+	}
+	writeJSON(w, 200, map[string]any{"peers": peers})
+	return nil
+}
+
+func (a *API) peerCatalog(w http.ResponseWriter, r *http.Request) error {
+	if _, err := dx.PrincipalFrom(r.Context()); err != nil {
+		return err
+	}
+	p, err := a.peer(r.URL.Query().Get("participant"))
+	if err != nil {
+		return err
+	}
+	cat, err := a.Remote.Catalog(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, cat)
+	return nil
+}

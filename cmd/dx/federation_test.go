@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/asset"
+	"github.com/dxexchange/dx/client"
+	"github.com/dxexchange/dx/dsp"
+	"github.com/dxexchange/dx/party"
+)
+
+// node is a real dx process started by a test.
+type node struct {
+	url, token string
+	peersFile  string
+	self       dsp.Peer
+}
+
+func startNode(t *testing.T) *node {
+	t.Helper()
+	data := t.TempDir()
+	addr := freeAddr(t)
+	peers := filepath.Join(data, "peers.json")
+	os.WriteFile(peers, []byte("[]"), 0o600)
+	cmd := exec.Command(os.Args[0], "serve", "--addr", addr, "--data", data, "--peers", peers, "--engine-threads", "1", "--log-level", "error")
+	cmd.Env = append(os.Environ(), "DX_TEST_AS_DX=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	n := &node{url: "http://" + addr, peersFile: peers}
+	for range 100 {
+		resp, err := http.Get(n.url + "/.well-known/dx-node")
+		if err == nil {
+			json.NewDecoder(resp.Body).Decode(&n.self)
+			resp.Body.Close()
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if s := strings.TrimSpace(line); strings.HasPrefix(s, "dx_tok_") {
+			n.token = s
+		}
+	}
+	if n.self.ParticipantID == "" || n.token == "" {
+		t.Fatalf("node did not start:\n%s", out.String())
+	}
+	return n
+}
+
+func (n *node) trust(t *testing.T, peers ...*node) {
+	var list []dsp.Peer
+	for _, p := range peers {
+		list = append(list, p.self)
+	}
+	b, _ := json.Marshal(list)
+	// a new mtime makes the node re-read the file
+	if err := os.WriteFile(n.peersFile, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Second)
+	os.Chtimes(n.peersFile, later, later)
+}
+
+// TestTwoNodesReadEachOthersCatalog starts a provider's and a consumer's connector as
+// separate processes with separate databases: the consumer's organisation browses the
+// provider's DSP catalog through its own node, with signed requests between the nodes.
+func TestTwoNodesReadEachOthersCatalog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two dx processes")
+	}
+	a, b := startNode(t), startNode(t)
+	ctx := context.Background()
+	opA := client.New(a.url, a.token)
+	prov, err := opA.CreateOrg(ctx, party.NewOrg{Name: "provider", Roles: []string{"provider"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := client.New(a.url, prov.Token)
+	res, err := pc.Register(ctx, asset.Register{Name: "ev-load", FileName: "ev.csv", Meta: asset.Meta{Title: asset.Text{Zh: "充电桩负荷", En: "EV charger load"}, Industry: "D"}},
+		strings.NewReader("站点,负荷\nS1,12\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.CreateOffer(ctx, res.Asset.ID, json.RawMessage(`{"@type":"Offer","permission":[{"action":"use","constraint":[{"leftOperand":"odrl:count","operator":"lteq","rightOperand":"5"}]}]}`), true); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := client.New(b.url, b.token).CreateOrg(ctx, party.NewOrg{Name: "consumer", Roles: []string{"consumer"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := client.New(b.url, cons.Token)
+	catalogOf := func() (map[string]any, error) {
+		var cat map[string]any
+		err := cc.Do(ctx, "GET", "/api/v1/peers/catalog?participant="+a.self.ParticipantID, nil, &cat)
+		return cat, err
+	}
+	// Before the nodes trust each other: B knows no such peer.
+	_, err = catalogOf()
+	wantCode(t, err, dx.ENotFound)
+	// B trusts A, but A does not yet trust B: A refuses B's signed request.
+	b.trust(t, a)
+	_, err = catalogOf()
+	if dx.ErrorCode(err) != dx.EUnauthorized {
+		t.Fatalf("untrusted requester: %v", err)
+	}
+	a.trust(t, b)
+	cat, err := catalogOf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, _ := cat["dataset"].([]any)
+	if cat["participantId"] != a.self.ParticipantID || len(ds) != 1 || ds[0].(map[string]any)["@id"] != "urn:dx:asset:"+res.Asset.ID {
+		t.Fatalf("remote catalog: %v", cat)
+	}
+	if !strings.Contains(ds[0].(map[string]any)["dct:title"].(string), "充电桩负荷") {
+		t.Fatalf("dataset title: %v", ds[0])
+	}
+}
