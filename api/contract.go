@@ -21,6 +21,9 @@ func (a *API) contractRoutes() []Route {
 		{Method: "POST", Path: "/api/v1/negotiations", Summary: "Request a contract: {offer_id, terms?, consumer_pid?}; terms must equal or narrow the offer", Auth: true, Body: "json", Response: "json", handler: a.requestContract},
 		{Method: "GET", Path: "/api/v1/negotiations/{id}", Summary: "Show a negotiation", Auth: true, Response: "json", handler: a.getNegotiation},
 		{Method: "POST", Path: "/api/v1/negotiations/{id}/approve", Summary: "Agree to a requested contract (provider); both parties sign", Auth: true, Response: "json", handler: a.approveNegotiation},
+		{Method: "POST", Path: "/api/v1/negotiations/{id}/offer", Summary: "Counter-offer other terms to a requested contract (provider): {policy}", Auth: true, Body: "json", Response: "json", handler: a.counterOffer},
+		{Method: "POST", Path: "/api/v1/negotiations/{id}/request", Summary: "Answer the provider's offer with other terms (consumer): {policy}", Auth: true, Body: "json", Response: "json", handler: a.counterRequest},
+		{Method: "POST", Path: "/api/v1/negotiations/{id}/accept", Summary: "Accept the provider's offer (consumer); the provider then approves", Auth: true, Response: "json", handler: a.acceptOffer},
 		{Method: "POST", Path: "/api/v1/negotiations/{id}/terminate", Summary: "Terminate a negotiation with a reason (either party)", Auth: true, Body: "json", Response: "json", handler: a.terminateNegotiation},
 		{Method: "GET", Path: "/api/v1/agreements", Summary: "List the caller's agreements with their use counts", Auth: true, Response: "json", handler: a.listAgreements},
 		{Method: "GET", Path: "/api/v1/agreements/{id}", Summary: "Show an agreement with its signed document", Auth: true, Response: "json", handler: a.getAgreement},
@@ -284,5 +287,44 @@ func (a *API) transferData(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer f.Close()
 	serveVersion(w, r, f, v, format)
+	return nil
+}
+
+func (a *API) counterOffer(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Policy json.RawMessage `json:"policy"`
+	}
+	if err := a.decode(w, r, &req); err != nil {
+		return err
+	}
+	n, err := a.Contracts.CounterOffer(r.Context(), r.PathValue("id"), req.Policy)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, negotiationView(n))
+	return nil
+}
+
+func (a *API) counterRequest(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Policy json.RawMessage `json:"policy"`
+	}
+	if err := a.decode(w, r, &req); err != nil {
+		return err
+	}
+	n, err := a.Contracts.Counter(r.Context(), r.PathValue("id"), req.Policy)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, negotiationView(n))
+	return nil
+}
+
+func (a *API) acceptOffer(w http.ResponseWriter, r *http.Request) error {
+	n, err := a.Contracts.Accept(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, negotiationView(n))
 	return nil
 }

@@ -403,3 +403,90 @@ func pinnedPurpose(p policy.Policy) string {
 	}
 	return ""
 }
+
+// CounterOffer replaces the terms of a requested negotiation with the provider's offer
+// (REQUESTED → OFFERED); the consumer then accepts, counters or terminates.
+func (s *Service) CounterOffer(ctx context.Context, id string, raw []byte) (n Negotiation, err error) {
+	defer dx.WrapOp(&err, "contract.CounterOffer")
+	p, err := dx.PrincipalFrom(ctx)
+	if err != nil {
+		return n, err
+	}
+	if err := p.Require(dx.ScopeWrite); err != nil {
+		return n, err
+	}
+	if n, err = s.visibleNegotiation(ctx, p, id); err != nil {
+		return n, err
+	}
+	if n.ProviderID != p.OrgID {
+		return Negotiation{}, dx.Errorf(dx.EForbidden, "只有提供方可以还价 / only the provider can make a counter-offer")
+	}
+	terms, err := policy.Parse(raw)
+	if err != nil {
+		return Negotiation{}, err
+	}
+	return s.move(ctx, p, n, MsgOffer, &terms)
+}
+
+// Counter answers the provider's offer with other terms (OFFERED → REQUESTED). Unlike a
+// first request, a counter need not narrow anything: the provider decides.
+func (s *Service) Counter(ctx context.Context, id string, raw []byte) (n Negotiation, err error) {
+	defer dx.WrapOp(&err, "contract.Counter")
+	p, err := dx.PrincipalFrom(ctx)
+	if err != nil {
+		return n, err
+	}
+	if err := p.Require(dx.ScopeWrite); err != nil {
+		return n, err
+	}
+	if n, err = s.visibleNegotiation(ctx, p, id); err != nil {
+		return n, err
+	}
+	if n.ConsumerID != p.OrgID {
+		return Negotiation{}, dx.Errorf(dx.EForbidden, "只有使用方可以回应报价 / only the consumer can counter an offer")
+	}
+	terms, err := policy.Parse(raw)
+	if err != nil {
+		return Negotiation{}, err
+	}
+	return s.move(ctx, p, n, MsgCounter, &terms)
+}
+
+// Accept accepts the provider's latest offer (OFFERED → ACCEPTED); the provider then
+// agrees.
+func (s *Service) Accept(ctx context.Context, id string) (n Negotiation, err error) {
+	defer dx.WrapOp(&err, "contract.Accept")
+	p, err := dx.PrincipalFrom(ctx)
+	if err != nil {
+		return n, err
+	}
+	if err := p.Require(dx.ScopeWrite); err != nil {
+		return n, err
+	}
+	if n, err = s.visibleNegotiation(ctx, p, id); err != nil {
+		return n, err
+	}
+	if n.ConsumerID != p.OrgID {
+		return Negotiation{}, dx.Errorf(dx.EForbidden, "只有使用方可以接受报价 / only the consumer can accept an offer")
+	}
+	return s.move(ctx, p, n, MsgAccepted, nil)
+}
+
+// move applies message m to n (with new terms, if given) and stores the step.
+func (s *Service) move(ctx context.Context, p dx.Principal, n Negotiation, m Message, terms *policy.Policy) (Negotiation, error) {
+	from := n.State
+	next, err := Next(from, m)
+	if err != nil {
+		return Negotiation{}, err
+	}
+	now := s.now()
+	n.State, n.UpdatedAt = next, now
+	payload := map[string]any{"by": p.OrgID}
+	if terms != nil {
+		terms.ID, terms.Type = n.OfferID, "Offer"
+		n.Terms = *terms
+		payload["terms_sha256"] = policy.Digest(*terms)
+	}
+	ev := dx.NewEvent(now, p, "negotiation."+strings.ToLower(string(next)), n.ID, payload)
+	return n, s.Store.UpdateNegotiation(ctx, n, from, nil, []dx.Event{ev})
+}

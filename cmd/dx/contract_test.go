@@ -320,3 +320,66 @@ func testTransfers(t *testing.T, db string) {
 		t.Fatalf("third transfer: %v %v", err, dx.ErrorDetails(err))
 	}
 }
+
+func TestCounterOffers(t *testing.T) {
+	te := startExchange(t, nil)
+	ctx := context.Background()
+	prov, _ := te.org(t, "p", "provider")
+	cons, _ := te.org(t, "c", "consumer")
+	a, _, err := register(prov, "x", "x.csv", "a\n1\n", asset.Listed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := prov.CreateOffer(ctx, a.ID, policyJSON(`{"leftOperand":"odrl:count","operator":"lteq","rightOperand":"100"}`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := cons.RequestContract(ctx, o.ID, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(c interface {
+		Do(context.Context, string, string, any, any) error
+	}, action string, body any) (api.NegotiationView, error) {
+		var out api.NegotiationView
+		err := c.Do(ctx, "POST", "/api/v1/negotiations/"+n.ID+"/"+action, body, &out)
+		return out, err
+	}
+	five := json.RawMessage(`{"@type":"Offer","permission":[{"action":"use","constraint":[{"leftOperand":"odrl:count","operator":"lteq","rightOperand":"5"}]}]}`)
+	ten := json.RawMessage(`{"@type":"Offer","permission":[{"action":"use","constraint":[{"leftOperand":"odrl:count","operator":"lteq","rightOperand":"10"}]}]}`)
+	// The consumer cannot counter-offer, nor accept before an offer exists.
+	if _, err := post(cons, "offer", map[string]any{"policy": five}); dx.ErrorCode(err) != dx.EForbidden {
+		t.Fatalf("consumer offering: %v", err)
+	}
+	if _, err := post(cons, "accept", nil); dx.ErrorCode(err) != dx.EInvalid {
+		t.Fatalf("accept in REQUESTED: %v", err)
+	}
+	if got, err := post(prov, "offer", map[string]any{"policy": five}); err != nil || got.State != contract.Offered {
+		t.Fatalf("counter-offer: %+v %v", got, err)
+	}
+	if _, err := prov.NegotiationAction(ctx, n.ID, "approve", ""); dx.ErrorCode(err) != dx.EInvalid {
+		t.Fatalf("approving one's own open offer: %v", err)
+	}
+	if got, err := post(cons, "request", map[string]any{"policy": ten}); err != nil || got.State != contract.Requested {
+		t.Fatalf("counter-request: %+v %v", got, err)
+	}
+	if _, err := post(prov, "offer", map[string]any{"policy": five}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := post(cons, "accept", nil); err != nil || got.State != contract.Accepted {
+		t.Fatalf("accept: %+v %v", got, err)
+	}
+	done, err := prov.NegotiationAction(ctx, n.ID, "approve", "")
+	if err != nil || done.State != contract.Finalized {
+		t.Fatalf("approve after accept: %+v %v", done, err)
+	}
+	// The agreement holds the accepted terms: five uses.
+	for i := range 5 {
+		if _, err := download(t, cons, a.ID, 0, "csv"); err != nil {
+			t.Fatalf("use %d: %v", i+1, err)
+		}
+	}
+	if _, err := download(t, cons, a.ID, 0, "csv"); dx.ErrorCode(err) != dx.EForbidden {
+		t.Fatalf("sixth use: %v", err)
+	}
+}
