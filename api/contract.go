@@ -29,6 +29,8 @@ func (a *API) contractRoutes() []Route {
 		{Method: "GET", Path: "/api/v1/agreements/{id}", Summary: "Show an agreement with its signed document", Auth: true, Response: "json", handler: a.getAgreement},
 		{Method: "GET", Path: "/api/v1/agreements/{id}/document", Summary: "The signed agreement document (for dx agreement verify)", Auth: true, Response: "json", handler: a.agreementDocument},
 		{Method: "POST", Path: "/api/v1/agreements/{id}/revoke", Summary: "Revoke an agreement (provider), effective immediately", Auth: true, Body: "json", Response: "json", handler: a.revokeAgreement},
+		{Method: "GET", Path: "/api/v1/obligations", Summary: "The duties of the caller's agreements (delete after the agreement ends) with their status: pending, due, overdue, fulfilled", Auth: true, Response: "json", handler: a.listObligations},
+		{Method: "POST", Path: "/api/v1/agreements/{id}/deleted", Summary: "Attest that the copies received under an agreement were deleted (consumer): {note}", Auth: true, Body: "json", Response: "json", handler: a.attestDeleted},
 		{Method: "GET", Path: "/api/v1/transfers", Summary: "List the caller's transfer processes", Auth: true, Response: "json", handler: a.listTransfers},
 		{Method: "POST", Path: "/api/v1/transfers", Summary: "Request a pull transfer under an agreement: {agreement_id, format?, purpose?, consumer_pid?}; counts one use; returns a data address with a token shown once", Auth: true, Body: "json", Response: "json", handler: a.requestTransfer},
 		{Method: "GET", Path: "/api/v1/transfers/{id}", Summary: "Show a transfer process", Auth: true, Response: "json", handler: a.getTransfer},
@@ -326,5 +328,31 @@ func (a *API) acceptOffer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, 200, negotiationView(n))
+	return nil
+}
+
+func (a *API) listObligations(w http.ResponseWriter, r *http.Request) error {
+	os, err := a.Contracts.Obligations(r.Context())
+	if err != nil {
+		return err
+	}
+	if os == nil {
+		os = []contract.Obligation{}
+	}
+	writeJSON(w, 200, map[string]any{"obligations": os})
+	return nil
+}
+
+func (a *API) attestDeleted(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Note string `json:"note"`
+	}
+	if err := a.decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := a.Contracts.FulfilDelete(r.Context(), r.PathValue("id"), req.Note); err != nil {
+		return err
+	}
+	writeJSON(w, 200, map[string]any{"fulfilled": "odrl:delete", "agreement_id": r.PathValue("id")})
 	return nil
 }

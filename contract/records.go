@@ -86,6 +86,7 @@ type Store interface {
 	UseAgreement(ctx context.Context, id string, decide func(Record) (policy.Decision, []dx.Event)) (policy.Decision, error)
 
 	TransferStore
+	DutyStore
 }
 
 // NewUUID returns an "urn:uuid:" random (version 4) UUID, the identifier form that DSP

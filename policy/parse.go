@@ -404,6 +404,10 @@ func normalise(k kind, s string) (string, string) {
 	return bad(" value")
 }
 
+// Duration reads an xsd:duration (such as a canonical right operand) as months and
+// seconds; P1M is not P30D, so the two stay apart.
+func Duration(s string) (months, secs int64, ok bool) { return parseDuration(s) }
+
 // parseDuration reads an xsd:duration as months and seconds (P1M is not P30D).
 func parseDuration(s string) (months, secs int64, ok bool) {
 	if len(s) < 3 || s[0] != 'P' {

@@ -10,10 +10,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/api"
 	"github.com/dxexchange/dx/asset"
+	"github.com/dxexchange/dx/client"
 	"github.com/dxexchange/dx/contract"
 )
 
@@ -381,5 +383,70 @@ func TestCounterOffers(t *testing.T) {
 	}
 	if _, err := download(t, cons, a.ID, 0, "csv"); dx.ErrorCode(err) != dx.EForbidden {
 		t.Fatalf("sixth use: %v", err)
+	}
+}
+
+func TestObligations(t *testing.T) {
+	te := startExchange(t, nil)
+	ctx := context.Background()
+	prov, _ := te.org(t, "p", "provider")
+	cons, _ := te.org(t, "c", "consumer")
+	a, _, err := register(prov, "x", "x.csv", "a\n1\n", asset.Listed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withDelete := func(constraint string) json.RawMessage {
+		return json.RawMessage(`{"@type":"Offer","permission":[{"action":"use","constraint":[` + constraint + `]}],
+			"obligation":[{"action":"odrl:delete","constraint":[{"leftOperand":"odrl:elapsedTime","operator":"lteq","rightOperand":"P30D"}]}]}`)
+	}
+	live, _ := prov.CreateOffer(ctx, a.ID, withDelete(`{"leftOperand":"odrl:count","operator":"lteq","rightOperand":"9"}`), true)
+	ended, _ := prov.CreateOffer(ctx, a.ID, withDelete(`{"leftOperand":"odrl:dateTime","operator":"lt","rightOperand":"2020-01-01T00:00:00Z"}`), true)
+	n1, err := cons.RequestContract(ctx, live.ID, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n2, err := cons.RequestContract(ctx, ended.ID, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func(c *client.Client) map[string]contract.Obligation {
+		var out struct{ Obligations []contract.Obligation }
+		if err := c.Do(ctx, "GET", "/api/v1/obligations", nil, &out); err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]contract.Obligation{}
+		for _, o := range out.Obligations {
+			m[o.AgreementID] = o
+		}
+		return m
+	}
+	// Both sides see the same duties: pending while the agreement runs, overdue 30 days
+	// after it expired.
+	for _, c := range []*client.Client{prov, cons} {
+		m := list(c)
+		if m[n1.AgreementID].Status != contract.ObligationPending || m[n2.AgreementID].Status != contract.ObligationOverdue || m[n2.AgreementID].Trigger != "expired" {
+			t.Fatalf("obligations: %+v", m)
+		}
+		if due := m[n2.AgreementID].DueAt; due == nil || !due.Equal(time.Date(2020, 1, 31, 0, 0, 0, 0, time.UTC)) {
+			t.Fatalf("due date: %v", due)
+		}
+	}
+	// Revocation triggers the duty; the consumer attests deletion, once.
+	if err := prov.RevokeAgreement(ctx, n1.AgreementID, "done"); err != nil {
+		t.Fatal(err)
+	}
+	if o := list(cons)[n1.AgreementID]; o.Status != contract.ObligationDue || o.Trigger != "revoked" {
+		t.Fatalf("after revocation: %+v", o)
+	}
+	attest := func(c *client.Client, id string) error {
+		return c.Do(ctx, "POST", "/api/v1/agreements/"+id+"/deleted", map[string]string{"note": "deleted from all systems"}, nil)
+	}
+	wantCode(t, attest(prov, n1.AgreementID), dx.EForbidden)
+	if err := attest(cons, n1.AgreementID); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, attest(cons, n1.AgreementID), dx.EConflict)
+	if o := list(prov)[n1.AgreementID]; o.Status != contract.ObligationFulfilled || o.Note != "deleted from all systems" {
+		t.Fatalf("provider's view after attestation: %+v", o)
 	}
 }
