@@ -38,6 +38,15 @@ func (p Principal) HasScope(scope string) bool { return slices.Contains(p.Scopes
 // (operators and regulators).
 func (p Principal) SeesAll() bool { return p.HasRole(RoleOperator) || p.HasRole(RoleRegulator) }
 
+// ListScope is the organisation whose records p may list: its own, or "" for every
+// organisation's (operators and regulators).
+func (p Principal) ListScope() string {
+	if p.SeesAll() {
+		return ""
+	}
+	return p.OrgID
+}
+
 // Require returns a forbidden error unless the principal's token has scope.
 func (p Principal) Require(scope string) error {
 	if !p.HasScope(scope) {

@@ -64,8 +64,8 @@ type Service struct {
 	Assets *asset.Service
 	// Contracts, if set, lets agreements authorise fetches (checked before grants).
 	Contracts *contract.Service
-	Clock  dx.Clock
-	Log    *slog.Logger
+	Clock     dx.Clock
+	Log       *slog.Logger
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
@@ -159,11 +159,7 @@ func (s *Service) Grants(ctx context.Context, status string) ([]Grant, error) {
 	if err != nil {
 		return nil, err
 	}
-	org := p.OrgID
-	if p.SeesAll() {
-		org = ""
-	}
-	return s.Store.Grants(ctx, org, status)
+	return s.Store.Grants(ctx, p.ListScope(), status)
 }
 
 // Fetch authorises the caller to fetch version n (0: latest) of an asset in format for

@@ -106,6 +106,31 @@ func (s *Service) visibleNegotiation(ctx context.Context, p dx.Principal, id str
 	return n, nil
 }
 
+// partyAction loads negotiation id for a state change by the caller, who must hold the
+// write scope and be its provider (role "provider"), consumer ("consumer") or either
+// ("party").
+func (s *Service) partyAction(ctx context.Context, id, role string) (dx.Principal, Negotiation, error) {
+	p, err := dx.PrincipalFrom(ctx)
+	if err != nil {
+		return p, Negotiation{}, err
+	}
+	if err := p.Require(dx.ScopeWrite); err != nil {
+		return p, Negotiation{}, err
+	}
+	n, err := s.visibleNegotiation(ctx, p, id)
+	if err != nil {
+		return p, n, err
+	}
+	ok := map[string]bool{"provider": n.ProviderID == p.OrgID, "consumer": n.ConsumerID == p.OrgID,
+		"party": n.ProviderID == p.OrgID || n.ConsumerID == p.OrgID}[role]
+	if !ok {
+		zh := map[string]string{"provider": "提供方", "consumer": "使用方", "party": "协商双方"}[role]
+		en := map[string]string{"provider": "the provider", "consumer": "the consumer", "party": "the parties"}[role]
+		return p, Negotiation{}, dx.Errorf(dx.EForbidden, "只有%s可以这样做 / only %s can do this", zh, en)
+	}
+	return p, n, nil
+}
+
 // Negotiation returns a negotiation the caller is a party to.
 func (s *Service) Negotiation(ctx context.Context, id string) (Negotiation, error) {
 	p, err := dx.PrincipalFrom(ctx)
@@ -121,11 +146,7 @@ func (s *Service) Negotiations(ctx context.Context) ([]Negotiation, error) {
 	if err != nil {
 		return nil, err
 	}
-	org := p.OrgID
-	if p.SeesAll() {
-		org = ""
-	}
-	return s.Store.Negotiations(ctx, org)
+	return s.Store.Negotiations(ctx, p.ListScope())
 }
 
 // Request starts a negotiation for an offer. terms, if given, must equal or narrow the
@@ -230,18 +251,9 @@ func (s *Service) agree(ctx context.Context, actor dx.Principal, n *Negotiation,
 // Approve agrees to a requested negotiation (the provider).
 func (s *Service) Approve(ctx context.Context, id string) (n Negotiation, err error) {
 	defer dx.WrapOp(&err, "contract.Approve")
-	p, err := dx.PrincipalFrom(ctx)
+	p, n, err := s.partyAction(ctx, id, "provider")
 	if err != nil {
-		return n, err
-	}
-	if err := p.Require(dx.ScopeWrite); err != nil {
-		return n, err
-	}
-	if n, err = s.visibleNegotiation(ctx, p, id); err != nil {
-		return n, err
-	}
-	if n.ProviderID != p.OrgID {
-		return Negotiation{}, dx.Errorf(dx.EForbidden, "只有提供方可以同意 / only the provider can agree")
+		return Negotiation{}, err
 	}
 	from := n.State
 	rec, events, err := s.agree(ctx, p, &n, s.now())
@@ -254,18 +266,9 @@ func (s *Service) Approve(ctx context.Context, id string) (n Negotiation, err er
 // Terminate ends a negotiation (either party), with a reason both sides see.
 func (s *Service) Terminate(ctx context.Context, id, reason string) (n Negotiation, err error) {
 	defer dx.WrapOp(&err, "contract.Terminate")
-	p, err := dx.PrincipalFrom(ctx)
+	p, n, err := s.partyAction(ctx, id, "party")
 	if err != nil {
-		return n, err
-	}
-	if err := p.Require(dx.ScopeWrite); err != nil {
-		return n, err
-	}
-	if n, err = s.visibleNegotiation(ctx, p, id); err != nil {
-		return n, err
-	}
-	if n.ProviderID != p.OrgID && n.ConsumerID != p.OrgID {
-		return Negotiation{}, dx.Errorf(dx.EForbidden, "只有协商双方可以终止 / only the parties can terminate")
+		return Negotiation{}, err
 	}
 	from := n.State
 	next, err := Next(from, MsgTermination)
@@ -297,11 +300,7 @@ func (s *Service) Agreements(ctx context.Context) ([]Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	org := p.OrgID
-	if p.SeesAll() {
-		org = ""
-	}
-	return s.Store.Agreements(ctx, org)
+	return s.Store.Agreements(ctx, p.ListScope())
 }
 
 // Revoke ends an agreement at once (the provider); later uses are refused.
@@ -408,18 +407,9 @@ func pinnedPurpose(p policy.Policy) string {
 // (REQUESTED → OFFERED); the consumer then accepts, counters or terminates.
 func (s *Service) CounterOffer(ctx context.Context, id string, raw []byte) (n Negotiation, err error) {
 	defer dx.WrapOp(&err, "contract.CounterOffer")
-	p, err := dx.PrincipalFrom(ctx)
+	p, n, err := s.partyAction(ctx, id, "provider")
 	if err != nil {
-		return n, err
-	}
-	if err := p.Require(dx.ScopeWrite); err != nil {
-		return n, err
-	}
-	if n, err = s.visibleNegotiation(ctx, p, id); err != nil {
-		return n, err
-	}
-	if n.ProviderID != p.OrgID {
-		return Negotiation{}, dx.Errorf(dx.EForbidden, "只有提供方可以还价 / only the provider can make a counter-offer")
+		return Negotiation{}, err
 	}
 	terms, err := policy.Parse(raw)
 	if err != nil {
@@ -432,18 +422,9 @@ func (s *Service) CounterOffer(ctx context.Context, id string, raw []byte) (n Ne
 // first request, a counter need not narrow anything: the provider decides.
 func (s *Service) Counter(ctx context.Context, id string, raw []byte) (n Negotiation, err error) {
 	defer dx.WrapOp(&err, "contract.Counter")
-	p, err := dx.PrincipalFrom(ctx)
+	p, n, err := s.partyAction(ctx, id, "consumer")
 	if err != nil {
-		return n, err
-	}
-	if err := p.Require(dx.ScopeWrite); err != nil {
-		return n, err
-	}
-	if n, err = s.visibleNegotiation(ctx, p, id); err != nil {
-		return n, err
-	}
-	if n.ConsumerID != p.OrgID {
-		return Negotiation{}, dx.Errorf(dx.EForbidden, "只有使用方可以回应报价 / only the consumer can counter an offer")
+		return Negotiation{}, err
 	}
 	terms, err := policy.Parse(raw)
 	if err != nil {
@@ -456,18 +437,9 @@ func (s *Service) Counter(ctx context.Context, id string, raw []byte) (n Negotia
 // agrees.
 func (s *Service) Accept(ctx context.Context, id string) (n Negotiation, err error) {
 	defer dx.WrapOp(&err, "contract.Accept")
-	p, err := dx.PrincipalFrom(ctx)
+	p, n, err := s.partyAction(ctx, id, "consumer")
 	if err != nil {
-		return n, err
-	}
-	if err := p.Require(dx.ScopeWrite); err != nil {
-		return n, err
-	}
-	if n, err = s.visibleNegotiation(ctx, p, id); err != nil {
-		return n, err
-	}
-	if n.ConsumerID != p.OrgID {
-		return Negotiation{}, dx.Errorf(dx.EForbidden, "只有使用方可以接受报价 / only the consumer can accept an offer")
+		return Negotiation{}, err
 	}
 	return s.move(ctx, p, n, MsgAccepted, nil)
 }

@@ -159,11 +159,7 @@ func (s *Service) Transfers(ctx context.Context) ([]Transfer, error) {
 	if err != nil {
 		return nil, err
 	}
-	org := p.OrgID
-	if p.SeesAll() {
-		org = ""
-	}
-	return s.Store.Transfers(ctx, org)
+	return s.Store.Transfers(ctx, p.ListScope())
 }
 
 // ChangeTransfer applies suspend, resume, complete or terminate (either party). Leaving
