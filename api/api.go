@@ -33,8 +33,9 @@ type API struct {
 	Catalog *catalog.Service
 	Audit   *audit.Service
 	// Remote lets organisations browse peer connectors' catalogs; nil leaves it out.
-	Remote *dsp.Client
-	Peers  func() []dsp.Peer
+	Remote    *dsp.Client
+	Peers     func() []dsp.Peer
+	Negotiate func(ctx context.Context, participant, datasetID, offerID string) (contract.RemoteNegotiation, error)
 	// Contracts serves offers, negotiations and agreements; nil leaves them out.
 	Contracts *contract.Service
 	Log       *slog.Logger

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/dsp"
 )
 
@@ -14,6 +15,8 @@ func (a *API) remoteRoutes() []Route {
 	}
 	return []Route{
 		{Method: "GET", Path: "/api/v1/peers", Summary: "List the peer connectors this node trusts", Auth: true, Response: "json", handler: a.listPeers},
+		{Method: "GET", Path: "/api/v1/peers/negotiations", Summary: "List the caller's contract negotiations with peer connectors", Auth: true, Response: "json", handler: a.listPeerNegotiations},
+		{Method: "POST", Path: "/api/v1/peers/negotiations", Summary: "Negotiate with a peer connector for an offer of a dataset in its catalog: {participant, dataset_id, offer_id}", Auth: true, Body: "json", Response: "json", handler: a.negotiateWithPeer},
 		{Method: "GET", Path: "/api/v1/peers/catalog", Summary: "Fetch a peer connector's DSP catalog through this node (signed request)", Auth: true, Query: []string{"participant"}, Response: "json", handler: a.peerCatalog},
 	}
 }
@@ -49,5 +52,41 @@ func (a *API) peerCatalog(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, 200, cat)
+	return nil
+}
+
+// RemoteNegotiationView is a negotiation with a peer, with its signed agreement once made.
+type RemoteNegotiationView struct {
+	contract.RemoteNegotiation
+	Agreement *contract.Agreement `json:"agreement,omitempty"`
+}
+
+func (a *API) listPeerNegotiations(w http.ResponseWriter, r *http.Request) error {
+	rs, err := a.Contracts.RemoteNegotiations(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]RemoteNegotiationView, len(rs))
+	for i, rn := range rs {
+		out[i] = RemoteNegotiationView{RemoteNegotiation: rn, Agreement: rn.Agreement}
+	}
+	writeJSON(w, 200, map[string]any{"negotiations": out})
+	return nil
+}
+
+func (a *API) negotiateWithPeer(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Participant string `json:"participant"`
+		DatasetID   string `json:"dataset_id"`
+		OfferID     string `json:"offer_id"`
+	}
+	if err := a.decode(w, r, &req); err != nil {
+		return err
+	}
+	rn, err := a.Negotiate(r.Context(), req.Participant, req.DatasetID, req.OfferID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 201, RemoteNegotiationView{RemoteNegotiation: rn})
 	return nil
 }

@@ -35,7 +35,8 @@ type Negotiation struct {
 	State       State         `json:"state"`
 	Terms       policy.Policy `json:"-"` // the terms requested (and, once agreed, agreed)
 	AgreementID string        `json:"agreement_id,omitempty"`
-	Reason      string        `json:"reason,omitempty"` // why it was terminated
+	Reason      string        `json:"reason,omitempty"`   // why it was terminated
+	Callback    string        `json:"callback,omitempty"` // a remote consumer's DSP callback address
 	CreatedAt   time.Time     `json:"created_at"`
 	UpdatedAt   time.Time     `json:"updated_at"`
 }
@@ -87,6 +88,7 @@ type Store interface {
 
 	TransferStore
 	DutyStore
+	RemoteStore
 }
 
 // NewUUID returns an "urn:uuid:" random (version 4) UUID, the identifier form that DSP

@@ -24,6 +24,11 @@ type Client struct {
 // Do sends a signed request to peer at path (under its DSP base) and decodes a 2xx JSON
 // answer into out. A DSP error body becomes a *dx.Error with the peer's code.
 func (c *Client) Do(ctx context.Context, peer Peer, method, path string, in, out any) error {
+	return c.DoURL(ctx, method, strings.TrimRight(peer.URL, "/")+BasePath+path, in, out)
+}
+
+// DoURL sends a signed request to a full URL (a callback address).
+func (c *Client) DoURL(ctx context.Context, method, url string, in, out any) error {
 	var body []byte
 	if in != nil {
 		var err error
@@ -31,7 +36,6 @@ func (c *Client) Do(ctx context.Context, peer Peer, method, path string, in, out
 			return err
 		}
 	}
-	url := strings.TrimRight(peer.URL, "/") + BasePath + path
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -40,7 +44,7 @@ func (c *Client) Do(ctx context.Context, peer Peer, method, path string, in, out
 	Sign(req, c.ParticipantID, c.Key, body, c.Clock.Now())
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return dx.Wrap(err, dx.EInternal, fmt.Sprintf("无法连接对端 %s / cannot reach peer %s", peer.ParticipantID, peer.ParticipantID))
+		return dx.Wrap(err, dx.EInternal, fmt.Sprintf("无法连接对端 %s / cannot reach peer %s", url, url))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -57,8 +61,8 @@ func (c *Client) Do(ctx context.Context, peer Peer, method, path string, in, out
 		if code == "" {
 			code = dx.EInternal
 		}
-		return &dx.Error{Code: code, Details: map[string]any{"code": e.Code, "peer": peer.ParticipantID},
-			Message: fmt.Sprintf("对端 %s 拒绝 / peer %s answered %d %s: %v", peer.ParticipantID, peer.ParticipantID, resp.StatusCode, e.Code, e.Reason)}
+		return &dx.Error{Code: code, Details: map[string]any{"code": e.Code, "url": url},
+			Message: fmt.Sprintf("对端拒绝 / the peer answered %d %s: %v", resp.StatusCode, e.Code, e.Reason)}
 	}
 	if out == nil {
 		return nil

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -48,8 +49,10 @@ type Handler struct {
 	Assets interface {
 		Asset(ctx context.Context, id string) (asset.Asset, error)
 	}
-	Clock dx.Clock
-	Log   *slog.Logger
+	// Contracts runs negotiations with peers; nil leaves the negotiation endpoints out.
+	Contracts *contract.Service
+	Clock     dx.Clock
+	Log       *slog.Logger
 
 	mu        sync.Mutex
 	peers     []Peer
@@ -98,9 +101,10 @@ func (h *Handler) peer(participant string) (Peer, bool) {
 // Register mounts the well-known documents and the DSP endpoints on mux.
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.well-known/dspace-version", h.version)
-	mux.HandleFunc("GET /.well-known/dx-node", h.node)
+	mux.HandleFunc("GET /.well-known/dx-node", h.nodeInfo)
 	mux.HandleFunc("POST "+BasePath+"/catalog/request", h.signed(h.catalogRequest))
 	mux.HandleFunc("GET "+BasePath+"/catalog/datasets/{id}", h.signed(h.dataset))
+	h.registerNegotiation(mux)
 }
 
 func (h *Handler) version(w http.ResponseWriter, r *http.Request) {
@@ -110,7 +114,7 @@ func (h *Handler) version(w http.ResponseWriter, r *http.Request) {
 }
 
 // node tells operators what to put into a peer's peers file.
-func (h *Handler) node(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) nodeInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, Peer{ParticipantID: h.ParticipantID, PublicKey: h.Key.Public().(ed25519.PublicKey), URL: h.PublicURL})
 }
 
@@ -137,7 +141,8 @@ func (h *Handler) signed(next func(w http.ResponseWriter, r *http.Request, peer 
 var status = map[string]int{dx.EInvalid: 400, dx.EUnauthorized: 401, dx.EForbidden: 403, dx.ENotFound: 404,
 	dx.EConflict: 409, dx.ETooLarge: 413, dx.EUnprocessable: 400, dx.EInternal: 500}
 
-// fail writes a CatalogError (the catalog protocol's error shape).
+// fail writes a CatalogError (the catalog protocol's error shape), or for negotiation
+// messages a ContractNegotiationError.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := dx.ErrorCode(err)
 	st, ok := status[code]
@@ -151,7 +156,15 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if c, ok := dx.ErrorDetails(err)["code"].(string); ok {
 		dspCode = c
 	}
-	writeJSON(w, st, map[string]any{"@context": []string{Context}, "@type": "CatalogError", "code": dspCode, "reason": []string{dx.ErrorMessage(err)}})
+	body := map[string]any{"@context": []string{Context}, "@type": "CatalogError", "code": dspCode, "reason": []string{dx.ErrorMessage(err)}}
+	var ne negError
+	if errors.As(err, &ne) {
+		body["@type"], body["providerPid"], body["consumerPid"] = "ContractNegotiationError", ne.providerPID, ne.consumerPID
+		if ne.consumerPID == "" {
+			body["consumerPid"] = "urn:dx:unknown"
+		}
+	}
+	writeJSON(w, st, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -130,3 +130,96 @@ func TestTwoNodesReadEachOthersCatalog(t *testing.T) {
 		t.Fatalf("dataset title: %v", ds[0])
 	}
 }
+
+// TestCrossNodeNegotiation: a consumer organisation on node B negotiates, through its
+// node, for an auto-approve offer on node A; the nodes exchange the agreement, the
+// verification and the FINALIZED event with signed DSP messages, and both ends hold an
+// agreement signed by both nodes that verifies offline.
+func TestCrossNodeNegotiation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two dx processes")
+	}
+	a, b := startNode(t), startNode(t)
+	a.trust(t, b)
+	b.trust(t, a)
+	ctx := context.Background()
+	prov, err := client.New(a.url, a.token).CreateOrg(ctx, party.NewOrg{Name: "provider", Roles: []string{"provider"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := client.New(a.url, prov.Token)
+	res, err := pc.Register(ctx, asset.Register{Name: "ev", FileName: "ev.csv", Meta: asset.Meta{Title: asset.Text{Zh: "充电桩"}, Industry: "D"}}, strings.NewReader("站点,负荷\nS1,12\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(ctx, res.Asset.ID, json.RawMessage(`{"@type":"Offer","permission":[{"action":"use","constraint":[{"leftOperand":"odrl:count","operator":"lteq","rightOperand":"5"}]}]}`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := client.New(b.url, b.token).CreateOrg(ctx, party.NewOrg{Name: "consumer", Roles: []string{"consumer"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := client.New(b.url, cons.Token)
+	dataset := "urn:dx:asset:" + res.Asset.ID
+	var started struct {
+		ConsumerPID string `json:"consumer_pid"`
+		ProviderPID string `json:"provider_pid"`
+	}
+	if err := cc.Do(ctx, "POST", "/api/v1/peers/negotiations", map[string]string{"participant": a.self.ParticipantID, "dataset_id": dataset, "offer_id": offer.ID}, &started); err != nil {
+		t.Fatal(err)
+	}
+	if started.ProviderPID == "" || started.ConsumerPID == "" {
+		t.Fatalf("negotiation start: %+v", started)
+	}
+	// The rest happens between the nodes; watch B's record until it is final.
+	type view struct {
+		ConsumerPID string          `json:"consumer_pid"`
+		State       string          `json:"state"`
+		Agreement   json.RawMessage `json:"agreement"`
+	}
+	var got view
+	for range 100 {
+		var list struct{ Negotiations []view }
+		if err := cc.Do(ctx, "GET", "/api/v1/peers/negotiations", nil, &list); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Negotiations) == 1 {
+			got = list.Negotiations[0]
+		}
+		if got.State == "FINALIZED" || got.State == "TERMINATED" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got.State != "FINALIZED" {
+		t.Fatalf("consumer-side negotiation ended in %q", got.State)
+	}
+	file := filepath.Join(t.TempDir(), "agreement.json")
+	os.WriteFile(file, got.Agreement, 0o600)
+	if out, errOut, code := runOffline(t, "agreement", "verify", file); code != 0 || !strings.Contains(out, "signed by 2 parties") {
+		t.Fatalf("the consumer's copy of the agreement: %s %s", out, errOut)
+	}
+	// The provider's side: finalized, the same agreement, both signatures.
+	var provNegs struct {
+		Negotiations []struct {
+			State       string `json:"state"`
+			AgreementID string `json:"agreement_id"`
+		}
+	}
+	pc.Do(ctx, "GET", "/api/v1/negotiations", nil, &provNegs)
+	if len(provNegs.Negotiations) != 1 || provNegs.Negotiations[0].State != "FINALIZED" {
+		t.Fatalf("provider-side negotiations: %+v", provNegs)
+	}
+	doc, err := pc.AgreementDocument(ctx, provNegs.Negotiations[0].AgreementID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(file, doc, 0o600)
+	if out, _, code := runOffline(t, "agreement", "verify", file); code != 0 || !strings.Contains(out, b.self.ParticipantID) {
+		t.Fatalf("the provider's copy: %s", out)
+	}
+	// A request for terms beyond the offer is refused by the provider's node.
+	err = cc.Do(ctx, "POST", "/api/v1/peers/negotiations", map[string]string{"participant": a.self.ParticipantID, "dataset_id": dataset, "offer_id": "urn:uuid:00000000-0000-4000-8000-000000000000"}, nil)
+	wantCode(t, err, dx.ENotFound)
+}

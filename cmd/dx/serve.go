@@ -126,12 +126,13 @@ func (cfg Config) redacted() Config {
 
 // exchange is a wired dx: the store, blobs, engine and services behind one server.
 type exchange struct {
-	cfg     Config
-	log     *slog.Logger
-	store   store.Store
-	engine  *duckdb.Engine
-	parties *party.Service
-	server  *server.Server
+	cfg       Config
+	contracts *contract.Service
+	log       *slog.Logger
+	store     store.Store
+	engine    *duckdb.Engine
+	parties   *party.Service
+	server    *server.Server
 }
 
 func openStore(ctx context.Context, cfg Config) (store.Store, error) {
@@ -179,7 +180,7 @@ func openExchange(ctx context.Context, cfg Config, log *slog.Logger) (*exchange,
 		_, err := st.Events(ctx, 1<<62, 1)
 		return err
 	}}
-	return &exchange{cfg: cfg, log: log, store: st, engine: eng, parties: parties, server: srv}, nil
+	return &exchange{cfg: cfg, log: log, store: st, engine: eng, parties: parties, server: srv, contracts: contracts}, nil
 }
 
 func (x *exchange) Close() {
@@ -220,10 +221,11 @@ func (x *exchange) enableDSP(ctx context.Context, operator party.Org, addr strin
 		public = "http://" + addr
 	}
 	h := &dsp.Handler{ParticipantID: pid, Key: key, PublicURL: strings.TrimRight(public, "/"), PeersFile: x.cfg.PeersFile, Nonces: x.store,
-		Catalog: x.store, Offers: x.store, Assets: x.store, Clock: dx.SystemClock{}, Log: x.log}
+		Catalog: x.store, Offers: x.store, Assets: x.store, Contracts: x.contracts, Clock: dx.SystemClock{}, Log: x.log}
 	x.server.DSP = h
 	x.server.API.Remote = &dsp.Client{ParticipantID: pid, Key: key, HTTP: &http.Client{Timeout: 30 * time.Second}, Clock: dx.SystemClock{}}
 	x.server.API.Peers = h.Peers
+	x.server.API.Negotiate = h.Negotiate
 	return nil
 }
 

@@ -130,9 +130,8 @@ func (s *DB) CreateNegotiation(ctx context.Context, n contract.Negotiation, rec 
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO negotiations (id, consumer_pid, offer_id, asset_id, provider_id, consumer_id, state, terms, agreement_id, reason, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			n.ID, n.ConsumerPID, n.OfferID, n.AssetID, n.ProviderID, n.ConsumerID, string(n.State), terms, n.AgreementID, n.Reason, micros(n.CreatedAt), micros(n.UpdatedAt))
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO negotiations (`+negCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			n.ID, n.ConsumerPID, n.OfferID, n.AssetID, n.ProviderID, n.ConsumerID, string(n.State), terms, n.AgreementID, n.Reason, micros(n.CreatedAt), micros(n.UpdatedAt), n.Callback)
 		if err != nil {
 			return err
 		}
@@ -143,14 +142,14 @@ func (s *DB) CreateNegotiation(ctx context.Context, n contract.Negotiation, rec 
 	})
 }
 
-const negCols = `id, consumer_pid, offer_id, asset_id, provider_id, consumer_id, state, terms, agreement_id, reason, created_at, updated_at`
+const negCols = `id, consumer_pid, offer_id, asset_id, provider_id, consumer_id, state, terms, agreement_id, reason, created_at, updated_at, callback`
 
 func scanNegotiation(sc interface{ Scan(...any) error }) (contract.Negotiation, error) {
 	var n contract.Negotiation
 	var state, terms string
 	var agreement sql.NullString
 	var created, updated int64
-	if err := sc.Scan(&n.ID, &n.ConsumerPID, &n.OfferID, &n.AssetID, &n.ProviderID, &n.ConsumerID, &state, &terms, &agreement, &n.Reason, &created, &updated); err != nil {
+	if err := sc.Scan(&n.ID, &n.ConsumerPID, &n.OfferID, &n.AssetID, &n.ProviderID, &n.ConsumerID, &state, &terms, &agreement, &n.Reason, &created, &updated, &n.Callback); err != nil {
 		return n, err
 	}
 	p, err := policy.Parse([]byte(terms))
@@ -297,4 +296,23 @@ func (s *DB) UseAgreement(ctx context.Context, id string, decide func(contract.R
 		return s.insertEvents(ctx, tx, events)
 	})
 	return dec, err
+}
+
+// ReplaceAgreementDocument stores a new signed document for an agreement (a signature
+// added by the remote party), with events.
+func (s *DB) ReplaceAgreementDocument(ctx context.Context, id string, a contract.Agreement, events []dx.Event) error {
+	doc, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE agreements SET document = ? WHERE id = ?`), string(doc), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return dx.Errorf(dx.ENotFound, "协议不存在 / agreement %q not found", id)
+		}
+		return s.insertEvents(ctx, tx, events)
+	})
 }

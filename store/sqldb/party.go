@@ -101,7 +101,36 @@ func (s *DB) SigningKey(ctx context.Context, orgID string) (ed25519.PrivateKey, 
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
+	if len(seed) != ed25519.SeedSize { // a peer organisation: its key lives on its own node
+		return nil, dx.Errorf(dx.ENotFound, "机构 %s 的私钥不在本节点 / organisation %s has no signing key on this node", orgID, orgID)
+	}
 	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// PeerOrg returns the organisation standing for a peer connector's participant,
+// creating it on first use (roles consumer, the peer's public key, no private key).
+func (s *DB) PeerOrg(ctx context.Context, participant string, pub ed25519.PublicKey, at time.Time) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT id FROM orgs WHERE peer = ?`), participant).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if err != sql.ErrNoRows {
+		return "", s.mapErr(err)
+	}
+	id = dx.NewID(dx.PrefixOrg, at)
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO orgs (id, name, uscc, roles, public_key, private_key, created_at, peer) VALUES (?, ?, '', '["consumer"]', ?, ?, ?, ?)`),
+			id, "peer:"+participant, []byte(pub), []byte{}, micros(at), participant)
+		if err != nil {
+			return err
+		}
+		return s.insertEvents(ctx, tx, []dx.Event{dx.NewEvent(at, dx.Principal{}, "org.peer", id, map[string]any{"participant": participant, "public_key": []byte(pub)})})
+	})
+	if dx.ErrorCode(err) == dx.EConflict { // created concurrently
+		return s.PeerOrg(ctx, participant, pub, at)
+	}
+	return id, err
 }
 
 func (s *DB) insertToken(ctx context.Context, tx *sql.Tx, t party.Token) error {

@@ -1,0 +1,223 @@
+package dsp
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/policy"
+)
+
+// Extension keys dx-to-dx messages carry beside the DSP shapes (JSON-LD peers drop them;
+// dx peers need them to exchange agreement signatures).
+const (
+	extSignatures = policy.NS + "signatures"
+	extSignature  = policy.NS + "signature"
+)
+
+// registerNegotiation mounts the provider and consumer-callback negotiation endpoints.
+func (h *Handler) registerNegotiation(mux *http.ServeMux) {
+	if h.Contracts == nil {
+		return
+	}
+	mux.HandleFunc("POST "+BasePath+"/negotiations/request", h.signed(h.negotiationRequest))
+	mux.HandleFunc("GET "+BasePath+"/negotiations/{pid}", h.signed(h.negotiationGet))
+	mux.HandleFunc("POST "+BasePath+"/negotiations/{pid}/agreement/verification", h.signed(h.negotiationVerification))
+	mux.HandleFunc("POST "+BasePath+"/callback/negotiations/{pid}/agreement", h.signed(h.callbackAgreement))
+	mux.HandleFunc("POST "+BasePath+"/callback/negotiations/{pid}/events", h.signed(h.callbackEvents))
+}
+
+func (h *Handler) node() contract.Node {
+	return contract.Node{Participant: h.ParticipantID, Key: h.Key}
+}
+
+func ack(providerPID, consumerPID string, state contract.State) map[string]any {
+	return map[string]any{"@context": []string{Context}, "@type": "ContractNegotiation", "providerPid": providerPID, "consumerPid": consumerPID, "state": string(state)}
+}
+
+// negError is an error answered in the ContractNegotiationError shape.
+type negError struct {
+	err                      error
+	providerPID, consumerPID string
+}
+
+func (e negError) Error() string { return e.err.Error() }
+func (e negError) Unwrap() error { return e.err }
+
+func (h *Handler) negotiationRequest(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
+	var msg struct {
+		Type        string          `json:"@type"`
+		ConsumerPID string          `json:"consumerPid"`
+		ProviderPID string          `json:"providerPid"`
+		Offer       json.RawMessage `json:"offer"`
+		Callback    string          `json:"callbackAddress"`
+	}
+	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractRequestMessage" || msg.ConsumerPID == "" || msg.Callback == "" || msg.ProviderPID != "" {
+		return negError{dx.Errorf(dx.EInvalid, "需要初始 ContractRequestMessage / expected an initial ContractRequestMessage with consumerPid and callbackAddress"), "urn:dx:negotiation:none", msg.ConsumerPID}
+	}
+	terms, err := policy.Parse(msg.Offer)
+	if err != nil {
+		return negError{err, "urn:dx:negotiation:none", msg.ConsumerPID}
+	}
+	n, rec, err := h.Contracts.PeerRequest(r.Context(), h.node(), peer.ParticipantID, peer.PublicKey, msg.ConsumerPID, terms.Target, strings.TrimRight(msg.Callback, "/"), terms)
+	if err != nil {
+		return negError{err, "urn:dx:negotiation:none", msg.ConsumerPID}
+	}
+	writeJSON(w, 201, ack(contract.ProviderPID(n), n.ConsumerPID, n.State))
+	if rec != nil { // agreed at once: send the agreement right after the answer
+		out := map[string]any{"@context": []string{Context}, "@type": "ContractAgreementMessage", "providerPid": contract.ProviderPID(n),
+			"consumerPid": n.ConsumerPID, "agreement": policy.JSON(rec.Agreement.Policy), extSignatures: rec.Agreement.Signatures}
+		h.dispatch(n.Callback+"/negotiations/"+n.ConsumerPID+"/agreement", out)
+	}
+	return nil
+}
+
+func (h *Handler) negotiationGet(w http.ResponseWriter, r *http.Request, peer Peer, _ []byte) error {
+	id, ok := contract.NegotiationID(r.PathValue("pid"))
+	n, err := h.Contracts.Store.Negotiation(r.Context(), id)
+	if !ok || err != nil {
+		return negError{dx.Errorf(dx.ENotFound, "协商不存在 / negotiation not found"), r.PathValue("pid"), "urn:dx:unknown"}
+	}
+	orgID, err := h.Contracts.Store.PeerOrg(r.Context(), peer.ParticipantID, peer.PublicKey, h.Clock.Now())
+	if err != nil || n.ConsumerID != orgID {
+		return negError{dx.Errorf(dx.ENotFound, "协商不存在 / negotiation not found"), r.PathValue("pid"), "urn:dx:unknown"}
+	}
+	writeJSON(w, 200, ack(contract.ProviderPID(n), n.ConsumerPID, n.State))
+	return nil
+}
+
+func (h *Handler) negotiationVerification(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
+	var msg struct {
+		Type        string             `json:"@type"`
+		ProviderPID string             `json:"providerPid"`
+		ConsumerPID string             `json:"consumerPid"`
+		Signature   contract.Signature `json:"https://dx.example/ns/v1/signature"`
+	}
+	pid := r.PathValue("pid")
+	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractAgreementVerificationMessage" || msg.ProviderPID != pid {
+		return negError{dx.Errorf(dx.EInvalid, "需要 ContractAgreementVerificationMessage / expected a ContractAgreementVerificationMessage for %s", pid), pid, msg.ConsumerPID}
+	}
+	n, err := h.Contracts.PeerVerify(r.Context(), h.node(), peer.ParticipantID, peer.PublicKey, pid, msg.Signature)
+	if err != nil {
+		return negError{err, pid, msg.ConsumerPID}
+	}
+	writeJSON(w, 200, ack(pid, n.ConsumerPID, n.State))
+	h.dispatch(n.Callback+"/negotiations/"+n.ConsumerPID+"/events", map[string]any{"@context": []string{Context},
+		"@type": "ContractNegotiationEventMessage", "providerPid": pid, "consumerPid": n.ConsumerPID, "eventType": "FINALIZED"})
+	return nil
+}
+
+func (h *Handler) callbackAgreement(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
+	var msg struct {
+		Type        string               `json:"@type"`
+		ProviderPID string               `json:"providerPid"`
+		ConsumerPID string               `json:"consumerPid"`
+		Agreement   json.RawMessage      `json:"agreement"`
+		Signatures  []contract.Signature `json:"https://dx.example/ns/v1/signatures"`
+	}
+	pid := r.PathValue("pid")
+	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractAgreementMessage" || msg.ConsumerPID != pid {
+		return negError{dx.Errorf(dx.EInvalid, "需要 ContractAgreementMessage / expected a ContractAgreementMessage for %s", pid), msg.ProviderPID, pid}
+	}
+	p, err := policy.Parse(msg.Agreement)
+	if err != nil {
+		return negError{err, msg.ProviderPID, pid}
+	}
+	rn, sig, err := h.Contracts.OnAgreement(r.Context(), h.node(), peer.ParticipantID, peer.PublicKey, pid, contract.Agreement{Policy: p, Signatures: msg.Signatures})
+	if err != nil {
+		return negError{err, msg.ProviderPID, pid}
+	}
+	if rn.ProviderPID == "" {
+		rn, _ = h.Contracts.RemoteAcked(r.Context(), rn, msg.ProviderPID)
+	}
+	writeJSON(w, 200, ack(msg.ProviderPID, pid, rn.State))
+	h.dispatch(strings.TrimRight(peer.URL, "/")+BasePath+"/negotiations/"+msg.ProviderPID+"/agreement/verification", map[string]any{
+		"@context": []string{Context}, "@type": "ContractAgreementVerificationMessage", "providerPid": msg.ProviderPID, "consumerPid": pid, extSignature: sig})
+	return nil
+}
+
+func (h *Handler) callbackEvents(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
+	var msg struct {
+		Type        string `json:"@type"`
+		ProviderPID string `json:"providerPid"`
+		ConsumerPID string `json:"consumerPid"`
+		EventType   string `json:"eventType"`
+	}
+	pid := r.PathValue("pid")
+	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractNegotiationEventMessage" || msg.EventType != "FINALIZED" {
+		return negError{&dx.Error{Code: dx.EInvalid, Details: map[string]any{"code": "invalid-transition"}, Message: "消费方只接受 FINALIZED 事件 / a consumer accepts only the FINALIZED event"}, msg.ProviderPID, pid}
+	}
+	rn, err := h.Contracts.OnFinalized(r.Context(), peer.ParticipantID, pid)
+	if err != nil {
+		return negError{err, msg.ProviderPID, pid}
+	}
+	writeJSON(w, 200, ack(msg.ProviderPID, pid, rn.State))
+	return nil
+}
+
+// dispatch sends a message to a peer's endpoint right away, in the background. (A
+// persistent outbox with retries is the next step; see docs/plan-federation.md.)
+func (h *Handler) dispatch(url string, msg any) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := h.client().DoURL(ctx, "POST", url, msg, nil); err != nil {
+			h.Log.Error("dsp message not delivered", "url", url, "err", err)
+		}
+	}()
+}
+
+func (h *Handler) client() *Client {
+	return &Client{ParticipantID: h.ParticipantID, Key: h.Key, HTTP: &http.Client{Timeout: 30 * time.Second}, Clock: h.Clock}
+}
+
+// Negotiate starts, for the calling organisation, a negotiation with a peer for one of the
+// offers of a dataset in its catalog, taking the offer's terms as they are. The rest of
+// the exchange (agreement, verification, finalization) runs between the nodes; the
+// negotiation's state is in RemoteNegotiations.
+func (h *Handler) Negotiate(ctx context.Context, participant, datasetID, offerID string) (contract.RemoteNegotiation, error) {
+	peer, ok := h.peer(participant)
+	if !ok {
+		return contract.RemoteNegotiation{}, dx.Errorf(dx.ENotFound, "未配置的对端 %q / no trusted peer %q", participant, participant)
+	}
+	c := h.client()
+	var ds struct {
+		HasPolicy []json.RawMessage `json:"hasPolicy"`
+	}
+	if err := c.Do(ctx, peer, "GET", "/catalog/datasets/"+datasetID, nil, &ds); err != nil {
+		return contract.RemoteNegotiation{}, err
+	}
+	var terms policy.Policy
+	for _, raw := range ds.HasPolicy {
+		p, err := policy.Parse(raw)
+		if err == nil && p.ID == offerID {
+			terms = p
+		}
+	}
+	if terms.ID == "" {
+		return contract.RemoteNegotiation{}, dx.Errorf(dx.ENotFound, "数据集没有此报价 / the dataset has no offer %q", offerID)
+	}
+	rn, err := h.Contracts.StartRemote(ctx, participant, datasetID, terms)
+	if err != nil {
+		return rn, err
+	}
+	offer := policy.JSON(terms)
+	offer["target"] = datasetID
+	msg := map[string]any{"@context": []string{Context}, "@type": "ContractRequestMessage", "consumerPid": rn.ConsumerPID, "offer": offer,
+		"callbackAddress": h.PublicURL + BasePath + "/callback"}
+	var answer struct {
+		ProviderPID string `json:"providerPid"`
+	}
+	if err := c.Do(ctx, peer, "POST", "/negotiations/request", msg, &answer); err != nil {
+		rn, _ = h.Contracts.RemoteFailed(ctx, rn, dx.ErrorMessage(err))
+		return rn, err
+	}
+	if updated, err := h.Contracts.RemoteAcked(ctx, rn, answer.ProviderPID); err == nil {
+		rn = updated
+	}
+	return rn, nil
+}
