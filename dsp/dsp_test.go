@@ -35,13 +35,20 @@ type fixture struct {
 	st      *sqldb.DB
 }
 
+func openStore(t *testing.T) (*sqldb.DB, error) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "dx.db"), true)
+	if err == nil {
+		t.Cleanup(func() { st.Close() })
+	}
+	return st, err
+}
+
 func setup(t *testing.T) *fixture {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "dx.db"), true)
+	st, err := openStore(t)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	pub, key, _ := ed25519.GenerateKey(rand.Reader)
 	org := party.Org{ID: dx.NewID(dx.PrefixOrg, now), Name: "p", Roles: []string{"provider"}, PublicKey: pub, CreatedAt: now}

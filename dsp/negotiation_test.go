@@ -1,0 +1,157 @@
+package dsp
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/party"
+)
+
+// recorded is one DSP request a node received, with its answer.
+type recorded struct {
+	path         string
+	body, answer []byte
+	status       int
+}
+
+// recorder wraps a node's mux and keeps every /dsp request and answer.
+type recorder struct {
+	mu   sync.Mutex
+	msgs []recorded
+	next http.Handler
+}
+
+func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rw := httptest.NewRecorder()
+	rc.next.ServeHTTP(rw, r)
+	for k, v := range rw.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rw.Code)
+	w.Write(rw.Body.Bytes())
+	if strings.HasPrefix(r.URL.Path, BasePath) {
+		rc.mu.Lock()
+		rc.msgs = append(rc.msgs, recorded{r.URL.Path, body, rw.Body.Bytes(), rw.Code})
+		rc.mu.Unlock()
+	}
+}
+
+// TestNegotiationMessagesValidate runs a negotiation between two in-process nodes and
+// validates every message and answer against the official DSP 2025-1 schemas.
+func TestNegotiationMessagesValidate(t *testing.T) {
+	provider := setup(t) // node A with a listed asset and an offer
+	if provider.schemas == nil {
+		t.Skip("DSP artifacts not found beside the repository")
+	}
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// Make A's offer auto-approving: make a new one.
+	offers, _ := provider.st.Offers(ctx, provider.assetID)
+	o := offers[0]
+	o.ID, o.AutoApprove = contract.NewUUID(), true
+	o.Policy.ID = o.ID
+	if err := provider.st.CreateOffer(ctx, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	provider.h.Contracts = &contract.Service{Store: provider.st, Clock: dx.SystemClock{}, Log: log}
+
+	// Node B: its own store, a consumer organisation, trust both ways.
+	stB, err := openStore(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	org := party.Org{ID: dx.NewID(dx.PrefixOrg, now), Name: "c", Roles: []string{"consumer"}, PublicKey: pub, CreatedAt: now}
+	if err := stB.CreateOrg(ctx, org, key, party.Token{ID: dx.NewID(dx.PrefixToken, now), OrgID: org.ID, Name: "t", Scopes: []string{"read", "write"}, Hash: []byte("x"), CreatedAt: now}, nil); err != nil {
+		t.Fatal(err)
+	}
+	hB := &Handler{ParticipantID: provider.client.ParticipantID, Key: provider.client.Key, Nonces: stB, Catalog: stB, Offers: stB, Assets: stB,
+		Contracts: &contract.Service{Store: stB, Clock: dx.SystemClock{}, Log: log}, Clock: dx.SystemClock{}, Log: log}
+	muxB := http.NewServeMux()
+	hB.Register(muxB)
+	recB := &recorder{next: muxB}
+	srvB := httptest.NewServer(recB)
+	defer srvB.Close()
+	hB.PublicURL = srvB.URL
+	muxA := http.NewServeMux() // again, now that A negotiates
+	provider.h.Register(muxA)
+	recA := &recorder{next: muxA}
+	provider.srv.Config.Handler = recA
+	peersB := filepath.Join(t.TempDir(), "peers.json")
+	pa, _ := json.Marshal([]Peer{{ParticipantID: provider.h.ParticipantID, PublicKey: provider.h.Key.Public().(ed25519.PublicKey), URL: provider.srv.URL}})
+	os.WriteFile(peersB, pa, 0o600)
+	hB.PeersFile = peersB
+
+	rn, err := hB.Negotiate(dx.WithPrincipal(ctx, dx.Principal{OrgID: org.ID, Scopes: []string{"write"}}), provider.h.ParticipantID, DatasetID(provider.assetID), o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		if r, _ := stB.Remote(ctx, rn.ConsumerPID); r.State == contract.Finalized {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r, _ := stB.Remote(ctx, rn.ConsumerPID); r.State != contract.Finalized {
+		t.Fatalf("negotiation state %s", r.State)
+	}
+	neg := schemaBase + "negotiation/"
+	want := map[string]string{ // path suffix → schema of the message
+		"/negotiations/request":   neg + "contract-request-message-schema.json",
+		"/agreement/verification": neg + "contract-agreement-verification-message-schema.json",
+		"/agreement":              neg + "contract-agreement-message-schema.json",
+		"/events":                 neg + "contract-negotiation-event-message-schema.json",
+		"/catalog/datasets/" + DatasetID(provider.assetID): "",
+	}
+	seen := 0
+	for _, rc := range []*recorder{recA, recB} {
+		for _, m := range rc.msgs {
+			for suffix, schema := range want {
+				if !strings.HasSuffix(m.path, suffix) || schema == "" {
+					continue
+				}
+				if err := provider.schemas.Validate(schema, m.body); err != nil {
+					t.Errorf("%s: message does not validate: %v\n%s", m.path, err, m.body)
+				}
+				if err := provider.schemas.Validate(neg+"contract-negotiation-schema.json", m.answer); err != nil {
+					t.Errorf("%s: answer (%d) does not validate: %v\n%s", m.path, m.status, err, m.answer)
+				}
+				seen++
+				break
+			}
+		}
+	}
+	if seen != 4 {
+		t.Fatalf("validated %d negotiation messages, want 4 (request, agreement, verification, event)", seen)
+	}
+	// An error answer has the ContractNegotiationError shape.
+	var bad map[string]any
+	err = hB.client().Do(ctx, Peer{ParticipantID: provider.h.ParticipantID, URL: provider.srv.URL}, "POST", "/negotiations/request",
+		map[string]any{"@context": []string{Context}, "@type": "ContractRequestMessage", "consumerPid": "urn:uuid:x", "callbackAddress": srvB.URL,
+			"offer": map[string]any{"@id": "urn:uuid:nope", "@type": "Offer", "target": DatasetID(provider.assetID), "permission": []any{map[string]any{"action": "use"}}}}, &bad)
+	if dx.ErrorCode(err) != dx.EInvalid || dx.ErrorDetails(err)["code"] != "unknown-offer" {
+		t.Fatalf("unknown offer: %v", err)
+	}
+	last := recA.msgs[len(recA.msgs)-1]
+	if err := provider.schemas.Validate(neg+"contract-negotiation-error-schema.json", last.answer); err != nil {
+		t.Fatalf("error answer does not validate: %v\n%s", err, last.answer)
+	}
+}
