@@ -36,6 +36,8 @@ type API struct {
 	Remote    *dsp.Client
 	Peers     func() []dsp.Peer
 	Negotiate func(ctx context.Context, participant, datasetID, offerID string) (contract.RemoteNegotiation, error)
+	Transfer  func(ctx context.Context, participant, agreementID string) (contract.RemoteTransfer, error)
+	Pull      func(ctx context.Context, t contract.RemoteTransfer, format string, w http.ResponseWriter) error
 	// Contracts serves offers, negotiations and agreements; nil leaves them out.
 	Contracts *contract.Service
 	Log       *slog.Logger

@@ -17,6 +17,9 @@ func (a *API) remoteRoutes() []Route {
 		{Method: "GET", Path: "/api/v1/peers", Summary: "List the peer connectors this node trusts", Auth: true, Response: "json", handler: a.listPeers},
 		{Method: "GET", Path: "/api/v1/peers/negotiations", Summary: "List the caller's contract negotiations with peer connectors", Auth: true, Response: "json", handler: a.listPeerNegotiations},
 		{Method: "POST", Path: "/api/v1/peers/negotiations", Summary: "Negotiate with a peer connector for an offer of a dataset in its catalog: {participant, dataset_id, offer_id}", Auth: true, Body: "json", Response: "json", handler: a.negotiateWithPeer},
+		{Method: "GET", Path: "/api/v1/peers/transfers", Summary: "List the caller's transfers from peer connectors", Auth: true, Response: "json", handler: a.listPeerTransfers},
+		{Method: "POST", Path: "/api/v1/peers/transfers", Summary: "Ask a peer connector to start a pull transfer under an agreement: {participant, agreement_id}", Auth: true, Body: "json", Response: "json", handler: a.transferFromPeer},
+		{Method: "GET", Path: "/api/v1/peers/transfers/{pid}/data", Summary: "Pull a started transfer's data from the peer through this node", Auth: true, Query: []string{"format"}, Response: "stream", handler: a.pullFromPeer},
 		{Method: "GET", Path: "/api/v1/peers/catalog", Summary: "Fetch a peer connector's DSP catalog through this node (signed request)", Auth: true, Query: []string{"participant"}, Response: "json", handler: a.peerCatalog},
 	}
 }
@@ -89,4 +92,41 @@ func (a *API) negotiateWithPeer(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, 201, RemoteNegotiationView{RemoteNegotiation: rn})
 	return nil
+}
+
+func (a *API) listPeerTransfers(w http.ResponseWriter, r *http.Request) error {
+	ts, err := a.Contracts.RemoteTransfers(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, map[string]any{"transfers": ts})
+	return nil
+}
+
+func (a *API) transferFromPeer(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Participant string `json:"participant"`
+		AgreementID string `json:"agreement_id"`
+	}
+	if err := a.decode(w, r, &req); err != nil {
+		return err
+	}
+	t, err := a.Transfer(r.Context(), req.Participant, req.AgreementID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 201, t)
+	return nil
+}
+
+func (a *API) pullFromPeer(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.Contracts.RemoteTransferFor(r.Context(), r.PathValue("pid"))
+	if err != nil {
+		return err
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "csv"
+	}
+	return a.Pull(r.Context(), t, format, w)
 }

@@ -89,6 +89,7 @@ type Store interface {
 	TransferStore
 	DutyStore
 	RemoteStore
+	RemoteTransferStore
 }
 
 // NewUUID returns an "urn:uuid:" random (version 4) UUID, the identifier form that DSP

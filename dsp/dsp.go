@@ -105,6 +105,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+BasePath+"/catalog/request", h.signed(h.catalogRequest))
 	mux.HandleFunc("GET "+BasePath+"/catalog/datasets/{id}", h.signed(h.dataset))
 	h.registerNegotiation(mux)
+	h.registerTransfer(mux)
 }
 
 func (h *Handler) version(w http.ResponseWriter, r *http.Request) {
@@ -159,7 +160,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	body := map[string]any{"@context": []string{Context}, "@type": "CatalogError", "code": dspCode, "reason": []string{dx.ErrorMessage(err)}}
 	var ne negError
 	if errors.As(err, &ne) {
-		body["@type"], body["providerPid"], body["consumerPid"] = "ContractNegotiationError", ne.providerPID, ne.consumerPID
+		typ := ne.typ
+		if typ == "" {
+			typ = "ContractNegotiationError"
+		}
+		body["@type"], body["providerPid"], body["consumerPid"] = typ, ne.providerPID, ne.consumerPID
 		if ne.consumerPID == "" {
 			body["consumerPid"] = "urn:dx:unknown"
 		}

@@ -39,10 +39,12 @@ func ack(providerPID, consumerPID string, state contract.State) map[string]any {
 	return map[string]any{"@context": []string{Context}, "@type": "ContractNegotiation", "providerPid": providerPID, "consumerPid": consumerPID, "state": string(state)}
 }
 
-// negError is an error answered in the ContractNegotiationError shape.
+// negError is an error answered in the ContractNegotiationError shape (or, with typ
+// "TransferError", in the transfer protocol's).
 type negError struct {
 	err                      error
 	providerPID, consumerPID string
+	typ                      string
 }
 
 func (e negError) Error() string { return e.err.Error() }
@@ -57,15 +59,15 @@ func (h *Handler) negotiationRequest(w http.ResponseWriter, r *http.Request, pee
 		Callback    string          `json:"callbackAddress"`
 	}
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractRequestMessage" || msg.ConsumerPID == "" || msg.Callback == "" || msg.ProviderPID != "" {
-		return negError{dx.Errorf(dx.EInvalid, "需要初始 ContractRequestMessage / expected an initial ContractRequestMessage with consumerPid and callbackAddress"), "urn:dx:negotiation:none", msg.ConsumerPID}
+		return negError{dx.Errorf(dx.EInvalid, "需要初始 ContractRequestMessage / expected an initial ContractRequestMessage with consumerPid and callbackAddress"), "urn:dx:negotiation:none", msg.ConsumerPID, ""}
 	}
 	terms, err := policy.Parse(msg.Offer)
 	if err != nil {
-		return negError{err, "urn:dx:negotiation:none", msg.ConsumerPID}
+		return negError{err, "urn:dx:negotiation:none", msg.ConsumerPID, ""}
 	}
 	n, rec, err := h.Contracts.PeerRequest(r.Context(), h.node(), peer.ParticipantID, peer.PublicKey, msg.ConsumerPID, terms.Target, strings.TrimRight(msg.Callback, "/"), terms)
 	if err != nil {
-		return negError{err, "urn:dx:negotiation:none", msg.ConsumerPID}
+		return negError{err, "urn:dx:negotiation:none", msg.ConsumerPID, ""}
 	}
 	writeJSON(w, 201, ack(contract.ProviderPID(n), n.ConsumerPID, n.State))
 	if rec != nil { // agreed at once: send the agreement right after the answer
@@ -80,11 +82,11 @@ func (h *Handler) negotiationGet(w http.ResponseWriter, r *http.Request, peer Pe
 	id, ok := contract.NegotiationID(r.PathValue("pid"))
 	n, err := h.Contracts.Store.Negotiation(r.Context(), id)
 	if !ok || err != nil {
-		return negError{dx.Errorf(dx.ENotFound, "协商不存在 / negotiation not found"), r.PathValue("pid"), "urn:dx:unknown"}
+		return negError{dx.Errorf(dx.ENotFound, "协商不存在 / negotiation not found"), r.PathValue("pid"), "urn:dx:unknown", ""}
 	}
 	orgID, err := h.Contracts.Store.PeerOrg(r.Context(), peer.ParticipantID, peer.PublicKey, h.Clock.Now())
 	if err != nil || n.ConsumerID != orgID {
-		return negError{dx.Errorf(dx.ENotFound, "协商不存在 / negotiation not found"), r.PathValue("pid"), "urn:dx:unknown"}
+		return negError{dx.Errorf(dx.ENotFound, "协商不存在 / negotiation not found"), r.PathValue("pid"), "urn:dx:unknown", ""}
 	}
 	writeJSON(w, 200, ack(contract.ProviderPID(n), n.ConsumerPID, n.State))
 	return nil
@@ -99,11 +101,11 @@ func (h *Handler) negotiationVerification(w http.ResponseWriter, r *http.Request
 	}
 	pid := r.PathValue("pid")
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractAgreementVerificationMessage" || msg.ProviderPID != pid {
-		return negError{dx.Errorf(dx.EInvalid, "需要 ContractAgreementVerificationMessage / expected a ContractAgreementVerificationMessage for %s", pid), pid, msg.ConsumerPID}
+		return negError{dx.Errorf(dx.EInvalid, "需要 ContractAgreementVerificationMessage / expected a ContractAgreementVerificationMessage for %s", pid), pid, msg.ConsumerPID, ""}
 	}
 	n, err := h.Contracts.PeerVerify(r.Context(), h.node(), peer.ParticipantID, peer.PublicKey, pid, msg.Signature)
 	if err != nil {
-		return negError{err, pid, msg.ConsumerPID}
+		return negError{err, pid, msg.ConsumerPID, ""}
 	}
 	writeJSON(w, 200, ack(pid, n.ConsumerPID, n.State))
 	h.dispatch(n.Callback+"/negotiations/"+n.ConsumerPID+"/events", map[string]any{"@context": []string{Context},
@@ -121,15 +123,15 @@ func (h *Handler) callbackAgreement(w http.ResponseWriter, r *http.Request, peer
 	}
 	pid := r.PathValue("pid")
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractAgreementMessage" || msg.ConsumerPID != pid {
-		return negError{dx.Errorf(dx.EInvalid, "需要 ContractAgreementMessage / expected a ContractAgreementMessage for %s", pid), msg.ProviderPID, pid}
+		return negError{dx.Errorf(dx.EInvalid, "需要 ContractAgreementMessage / expected a ContractAgreementMessage for %s", pid), msg.ProviderPID, pid, ""}
 	}
 	p, err := policy.Parse(msg.Agreement)
 	if err != nil {
-		return negError{err, msg.ProviderPID, pid}
+		return negError{err, msg.ProviderPID, pid, ""}
 	}
 	rn, sig, err := h.Contracts.OnAgreement(r.Context(), h.node(), peer.ParticipantID, peer.PublicKey, pid, contract.Agreement{Policy: p, Signatures: msg.Signatures})
 	if err != nil {
-		return negError{err, msg.ProviderPID, pid}
+		return negError{err, msg.ProviderPID, pid, ""}
 	}
 	if rn.ProviderPID == "" {
 		rn, _ = h.Contracts.RemoteAcked(r.Context(), rn, msg.ProviderPID)
@@ -149,11 +151,11 @@ func (h *Handler) callbackEvents(w http.ResponseWriter, r *http.Request, peer Pe
 	}
 	pid := r.PathValue("pid")
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractNegotiationEventMessage" || msg.EventType != "FINALIZED" {
-		return negError{&dx.Error{Code: dx.EInvalid, Details: map[string]any{"code": "invalid-transition"}, Message: "消费方只接受 FINALIZED 事件 / a consumer accepts only the FINALIZED event"}, msg.ProviderPID, pid}
+		return negError{&dx.Error{Code: dx.EInvalid, Details: map[string]any{"code": "invalid-transition"}, Message: "消费方只接受 FINALIZED 事件 / a consumer accepts only the FINALIZED event"}, msg.ProviderPID, pid, ""}
 	}
 	rn, err := h.Contracts.OnFinalized(r.Context(), peer.ParticipantID, pid)
 	if err != nil {
-		return negError{err, msg.ProviderPID, pid}
+		return negError{err, msg.ProviderPID, pid, ""}
 	}
 	writeJSON(w, 200, ack(msg.ProviderPID, pid, rn.State))
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -219,6 +220,70 @@ func TestCrossNodeNegotiation(t *testing.T) {
 	if out, _, code := runOffline(t, "agreement", "verify", file); code != 0 || !strings.Contains(out, b.self.ParticipantID) {
 		t.Fatalf("the provider's copy: %s", out)
 	}
+	// A transfer across the nodes: B asks A, A starts it and sends the data address to B's
+	// callback, and the consumer pulls the data through its own node.
+	var agreement struct {
+		Agreement struct {
+			ID string `json:"@id"`
+		} `json:"agreement"`
+	}
+	json.Unmarshal(got.Agreement, &agreement)
+	var tr struct {
+		ConsumerPID string `json:"consumer_pid"`
+	}
+	if err := cc.Do(ctx, "POST", "/api/v1/peers/transfers", map[string]string{"participant": a.self.ParticipantID, "agreement_id": agreement.Agreement.ID}, &tr); err != nil {
+		t.Fatal(err)
+	}
+	var state string
+	for range 100 {
+		var list struct {
+			Transfers []struct {
+				ConsumerPID string `json:"consumer_pid"`
+				State       string `json:"state"`
+			} `json:"transfers"`
+		}
+		cc.Do(ctx, "GET", "/api/v1/peers/transfers", nil, &list)
+		for _, x := range list.Transfers {
+			if x.ConsumerPID == tr.ConsumerPID {
+				state = x.State
+			}
+		}
+		if state == "STARTED" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if state != "STARTED" {
+		t.Fatalf("transfer state on the consumer's node: %q", state)
+	}
+	req, _ := http.NewRequest("GET", b.url+"/api/v1/peers/transfers/"+tr.ConsumerPID+"/data?format=csv", nil)
+	req.Header.Set("Authorization", "Bearer "+cons.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(data) != "站点,负荷\nS1,12\n" {
+		t.Fatalf("pulled %d %q", resp.StatusCode, data)
+	}
+	// The provider counted one use under the agreement.
+	var ags struct {
+		Agreements []struct{ Uses int64 } `json:"agreements"`
+	}
+	pc.Do(ctx, "GET", "/api/v1/agreements", nil, &ags)
+	if len(ags.Agreements) != 1 || ags.Agreements[0].Uses != 1 {
+		t.Fatalf("provider's agreements: %+v", ags)
+	}
+	// Another organisation on B cannot pull B's consumer's transfer.
+	other, _ := client.New(b.url, b.token).CreateOrg(ctx, party.NewOrg{Name: "other", Roles: []string{"consumer"}})
+	req.Header.Set("Authorization", "Bearer "+other.Token)
+	resp, _ = http.DefaultClient.Do(req)
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Fatalf("another organisation pulling: %d", resp.StatusCode)
+	}
+
 	// A request for terms beyond the offer is refused by the provider's node.
 	err = cc.Do(ctx, "POST", "/api/v1/peers/negotiations", map[string]string{"participant": a.self.ParticipantID, "dataset_id": dataset, "offer_id": "urn:uuid:00000000-0000-4000-8000-000000000000"}, nil)
 	wantCode(t, err, dx.ENotFound)

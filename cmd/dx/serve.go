@@ -226,6 +226,8 @@ func (x *exchange) enableDSP(ctx context.Context, operator party.Org, addr strin
 	x.server.API.Remote = &dsp.Client{ParticipantID: pid, Key: key, HTTP: &http.Client{Timeout: 30 * time.Second}, Clock: dx.SystemClock{}}
 	x.server.API.Peers = h.Peers
 	x.server.API.Negotiate = h.Negotiate
+	x.server.API.Transfer = h.Transfer
+	x.server.API.Pull = h.Pull
 	return nil
 }
 

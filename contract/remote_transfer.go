@@ -1,0 +1,110 @@
+package contract
+
+import (
+	"context"
+	"crypto/ed25519"
+	"time"
+
+	"github.com/dxexchange/dx"
+)
+
+// RemoteTransfer is, on the consumer's node, a transfer from a provider's connector.
+type RemoteTransfer struct {
+	ConsumerPID string        `json:"consumer_pid"`
+	OrgID       string        `json:"org_id"`
+	Peer        string        `json:"peer"`
+	ProviderPID string        `json:"provider_pid,omitempty"`
+	AgreementID string        `json:"agreement_id"`
+	State       TransferState `json:"state"`
+	Endpoint    string        `json:"endpoint,omitempty"` // the provider's data plane URL
+	Token       string        `json:"-"`                  // kept to pull; short-lived
+	ExpiresAt   time.Time     `json:"expires_at"`
+	Reason      string        `json:"reason,omitempty"`
+	CreatedAt   time.Time     `json:"created_at"`
+	UpdatedAt   time.Time     `json:"updated_at"`
+}
+
+// RemoteTransferStore is the persistence port of transfers from peers (part of Store).
+type RemoteTransferStore interface {
+	CreateRemoteTransfer(ctx context.Context, t RemoteTransfer, events []dx.Event) error
+	RemoteTransfer(ctx context.Context, consumerPID string) (RemoteTransfer, error)
+	RemoteTransfers(ctx context.Context, orgID string) ([]RemoteTransfer, error)
+	UpdateRemoteTransfer(ctx context.Context, t RemoteTransfer, from TransferState, events []dx.Event) error
+}
+
+// PeerTransfer handles a peer's TransferRequestMessage on the provider's node: the
+// agreement must be the peer's; the transfer starts at once (one counted use) and its data
+// address is returned for the TransferStartMessage.
+func (s *Service) PeerTransfer(ctx context.Context, peer string, peerKey ed25519.PublicKey, consumerPID, agreementID, format string) (Transfer, DataAddress, error) {
+	orgID, err := s.Store.PeerOrg(ctx, peer, peerKey, s.now())
+	if err != nil {
+		return Transfer{}, DataAddress{}, err
+	}
+	pctx := dx.WithPrincipal(ctx, dx.Principal{OrgID: orgID, Roles: []string{dx.RoleConsumer}, Scopes: []string{dx.ScopeRead, dx.ScopeWrite}})
+	return s.RequestTransfer(pctx, agreementID, format, "", consumerPID)
+}
+
+// StartRemoteTransfer records, on the consumer's node, a transfer to request from a peer
+// under an agreement the calling organisation negotiated with it.
+func (s *Service) StartRemoteTransfer(ctx context.Context, peer, agreementID string) (t RemoteTransfer, err error) {
+	defer dx.WrapOp(&err, "contract.StartRemoteTransfer")
+	p, err := dx.PrincipalFrom(ctx)
+	if err != nil {
+		return t, err
+	}
+	if err := p.Require(dx.ScopeWrite); err != nil {
+		return t, err
+	}
+	negs, err := s.Store.RemoteNegotiations(ctx, p.OrgID)
+	if err != nil {
+		return t, err
+	}
+	found := false
+	for _, n := range negs {
+		found = found || (n.Peer == peer && n.State == Finalized && n.Agreement != nil && n.Agreement.Policy.ID == agreementID)
+	}
+	if !found {
+		return t, dx.Errorf(dx.ENotFound, "没有与该对端的此协议 / no finalized agreement %q with peer %q", agreementID, peer)
+	}
+	now := s.now()
+	t = RemoteTransfer{ConsumerPID: NewUUID(), OrgID: p.OrgID, Peer: peer, AgreementID: agreementID, State: TransferRequested, CreatedAt: now, UpdatedAt: now}
+	ev := dx.NewEvent(now, p, "remote.transfer.requested", t.ConsumerPID, map[string]any{"peer": peer, "agreement": agreementID})
+	return t, s.Store.CreateRemoteTransfer(ctx, t, []dx.Event{ev})
+}
+
+// OnTransferStart handles the provider's TransferStartMessage on the consumer's node.
+func (s *Service) OnTransferStart(ctx context.Context, peer, consumerPID, providerPID, endpoint, token string, expires time.Time) (t RemoteTransfer, err error) {
+	if t, err = s.Store.RemoteTransfer(ctx, consumerPID); err != nil || t.Peer != peer {
+		return RemoteTransfer{}, transferNotFound(consumerPID)
+	}
+	from := t.State
+	next, err := NextTransfer(from, TMsgStart, true)
+	if err != nil {
+		return t, err
+	}
+	t.State, t.ProviderPID, t.Endpoint, t.Token, t.ExpiresAt, t.UpdatedAt = next, providerPID, endpoint, token, expires, s.now()
+	ev := dx.NewEvent(t.UpdatedAt, dx.Principal{OrgID: t.OrgID}, "remote.transfer.started", t.ConsumerPID, map[string]any{"peer": peer, "token_sha256": TokenHash(token)})
+	return t, s.Store.UpdateRemoteTransfer(ctx, t, from, []dx.Event{ev})
+}
+
+// RemoteTransfers lists the caller's transfers from peers.
+func (s *Service) RemoteTransfers(ctx context.Context) ([]RemoteTransfer, error) {
+	p, err := dx.PrincipalFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.Store.RemoteTransfers(ctx, p.ListScope())
+}
+
+// RemoteTransferFor returns one of the caller's transfers from peers.
+func (s *Service) RemoteTransferFor(ctx context.Context, consumerPID string) (RemoteTransfer, error) {
+	p, err := dx.PrincipalFrom(ctx)
+	if err != nil {
+		return RemoteTransfer{}, err
+	}
+	t, err := s.Store.RemoteTransfer(ctx, consumerPID)
+	if err != nil || (t.OrgID != p.OrgID && !p.SeesAll()) {
+		return RemoteTransfer{}, transferNotFound(consumerPID)
+	}
+	return t, nil
+}

@@ -1,0 +1,145 @@
+package dsp
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/policy"
+)
+
+// EndpointTypeHTTP is the DataAddress endpoint type of dx's pull data plane.
+const EndpointTypeHTTP = "https://w3id.org/idsa/v4.1/HTTP"
+
+const extExpiresAt = policy.NS + "expiresAt"
+
+func (h *Handler) registerTransfer(mux *http.ServeMux) {
+	if h.Contracts == nil {
+		return
+	}
+	mux.HandleFunc("POST "+BasePath+"/transfers/request", h.signed(h.transferRequest))
+	mux.HandleFunc("POST "+BasePath+"/callback/transfers/{pid}/start", h.signed(h.callbackTransferStart))
+}
+
+func transferAck(providerPID, consumerPID string, state contract.TransferState) map[string]any {
+	return map[string]any{"@context": []string{Context}, "@type": "TransferProcess", "providerPid": providerPID, "consumerPid": consumerPID, "state": string(state)}
+}
+
+func (h *Handler) transferRequest(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
+	var msg struct {
+		Type        string `json:"@type"`
+		ConsumerPID string `json:"consumerPid"`
+		AgreementID string `json:"agreementId"`
+		Format      string `json:"format"`
+		Callback    string `json:"callbackAddress"`
+	}
+	fail := func(err error) error { return negError{err, "urn:dx:transfer:none", msg.ConsumerPID, "TransferError"} }
+	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "TransferRequestMessage" || msg.ConsumerPID == "" || msg.AgreementID == "" || msg.Callback == "" {
+		return fail(dx.Errorf(dx.EInvalid, "需要 TransferRequestMessage / expected a TransferRequestMessage with consumerPid, agreementId, format and callbackAddress"))
+	}
+	t, addr, err := h.Contracts.PeerTransfer(r.Context(), peer.ParticipantID, peer.PublicKey, msg.ConsumerPID, msg.AgreementID, msg.Format)
+	if err != nil {
+		return fail(err)
+	}
+	writeJSON(w, 201, transferAck(t.ID, t.ConsumerPID, contract.TransferRequested))
+	if addr.Token != "" {
+		start := map[string]any{"@context": []string{Context}, "@type": "TransferStartMessage", "providerPid": t.ID, "consumerPid": t.ConsumerPID,
+			"dataAddress": map[string]any{"@type": "DataAddress", "endpointType": EndpointTypeHTTP, "endpoint": h.PublicURL + addr.Endpoint,
+				"endpointProperties": []any{
+					map[string]any{"@type": "EndpointProperty", "name": "authorization", "value": addr.Token},
+					map[string]any{"@type": "EndpointProperty", "name": "authType", "value": "bearer"},
+					map[string]any{"@type": "EndpointProperty", "name": extExpiresAt, "value": addr.ExpiresAt.Format(time.RFC3339)},
+				}}}
+		h.dispatch(strings.TrimRight(msg.Callback, "/")+"/transfers/"+t.ConsumerPID+"/start", start)
+	}
+	return nil
+}
+
+func (h *Handler) callbackTransferStart(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
+	var msg struct {
+		Type        string `json:"@type"`
+		ProviderPID string `json:"providerPid"`
+		ConsumerPID string `json:"consumerPid"`
+		DataAddress struct {
+			EndpointType string `json:"endpointType"`
+			Endpoint     string `json:"endpoint"`
+			Properties   []struct {
+				Name  string `json:"name"`
+				Value string `json:"value"`
+			} `json:"endpointProperties"`
+		} `json:"dataAddress"`
+	}
+	pid := r.PathValue("pid")
+	fail := func(err error) error { return negError{err, msg.ProviderPID, pid, "TransferError"} }
+	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "TransferStartMessage" || msg.ConsumerPID != pid {
+		return fail(dx.Errorf(dx.EInvalid, "需要 TransferStartMessage / expected a TransferStartMessage for %s", pid))
+	}
+	props := map[string]string{}
+	for _, p := range msg.DataAddress.Properties {
+		props[p.Name] = p.Value
+	}
+	expires, err := time.Parse(time.RFC3339, props[extExpiresAt])
+	if msg.DataAddress.EndpointType != EndpointTypeHTTP || msg.DataAddress.Endpoint == "" || props["authorization"] == "" || props["authType"] != "bearer" || err != nil {
+		return fail(dx.Errorf(dx.EInvalid, "数据地址不完整 / the data address lacks endpoint, authorization, authType bearer or expiresAt"))
+	}
+	t, err := h.Contracts.OnTransferStart(r.Context(), peer.ParticipantID, pid, msg.ProviderPID, msg.DataAddress.Endpoint, props["authorization"], expires)
+	if err != nil {
+		return fail(err)
+	}
+	writeJSON(w, 200, transferAck(msg.ProviderPID, pid, t.State))
+	return nil
+}
+
+// Transfer asks a peer, for the calling organisation, to start a pull transfer under an
+// agreement negotiated with it; the data address arrives in the peer's start message.
+func (h *Handler) Transfer(ctx context.Context, participant, agreementID string) (contract.RemoteTransfer, error) {
+	peer, ok := h.peer(participant)
+	if !ok {
+		return contract.RemoteTransfer{}, dx.Errorf(dx.ENotFound, "未配置的对端 %q / no trusted peer %q", participant, participant)
+	}
+	t, err := h.Contracts.StartRemoteTransfer(ctx, participant, agreementID)
+	if err != nil {
+		return t, err
+	}
+	msg := map[string]any{"@context": []string{Context}, "@type": "TransferRequestMessage", "consumerPid": t.ConsumerPID, "agreementId": agreementID,
+		"format": FormatPull, "callbackAddress": h.PublicURL + BasePath + "/callback"}
+	if err := h.client().Do(ctx, peer, "POST", "/transfers/request", msg, nil); err != nil {
+		return t, err
+	}
+	return t, nil
+}
+
+// Pull streams a started transfer's data from the peer's data plane to w (the consumer
+// pulls through its own node, which holds the token).
+func (h *Handler) Pull(ctx context.Context, t contract.RemoteTransfer, format string, w http.ResponseWriter) error {
+	if t.State != contract.TransferStarted || t.Endpoint == "" || !time.Now().Before(t.ExpiresAt) {
+		return dx.Errorf(dx.EConflict, "传输未开始或令牌已过期 / the transfer has not started or its token expired (state %s)", t.State)
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", t.Endpoint+"?format="+format, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+t.Token)
+	resp, err := (&http.Client{}).Do(req)
+	if err != nil {
+		return dx.Wrap(err, dx.EInternal, "无法连接对端数据平面 / cannot reach the peer's data plane")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return dx.Errorf(dx.EForbidden, "对端拒绝提供数据 / the peer's data plane answered %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	for _, k := range []string{"Content-Type", "Content-Length", "Content-Disposition", "ETag", "X-Dx-Version"} {
+		if v := resp.Header.Get(k); v != "" {
+			w.Header().Set(k, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
