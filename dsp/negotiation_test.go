@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/party"
 )
@@ -70,7 +71,7 @@ func TestNegotiationMessagesValidate(t *testing.T) {
 	if err := provider.st.CreateOffer(ctx, o, nil); err != nil {
 		t.Fatal(err)
 	}
-	provider.h.Contracts = &contract.Service{Store: provider.st, Clock: dx.SystemClock{}, Log: log}
+	provider.h.Contracts = &contract.Service{Store: provider.st, Assets: &asset.Service{Store: provider.st, Clock: dx.SystemClock{}, Log: log}, Clock: dx.SystemClock{}, Log: log}
 
 	// Node B: its own store, a consumer organisation, trust both ways.
 	stB, err := openStore(t)
@@ -123,7 +124,10 @@ func TestNegotiationMessagesValidate(t *testing.T) {
 	}
 	seen := 0
 	for _, rc := range []*recorder{recA, recB} {
-		for _, m := range rc.msgs {
+		rc.mu.Lock()
+		msgs := append([]recorded(nil), rc.msgs...)
+		rc.mu.Unlock()
+		for _, m := range msgs {
 			for suffix, schema := range want {
 				if !strings.HasSuffix(m.path, suffix) || schema == "" {
 					continue
@@ -142,6 +146,42 @@ func TestNegotiationMessagesValidate(t *testing.T) {
 	if seen != 4 {
 		t.Fatalf("validated %d negotiation messages, want 4 (request, agreement, verification, event)", seen)
 	}
+	// A transfer under the agreement: the request, the start message and the answers.
+	r, _ := stB.Remote(ctx, rn.ConsumerPID)
+	tr, err := hB.Transfer(dx.WithPrincipal(ctx, dx.Principal{OrgID: org.ID, Scopes: []string{"write"}}), provider.h.ParticipantID, r.Agreement.Policy.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		if x, _ := stB.RemoteTransfer(ctx, tr.ConsumerPID); x.State == contract.TransferStarted {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tp := schemaBase + "transfer/"
+	transferMsgs := map[string]string{"/transfers/request": tp + "transfer-request-message-schema.json", "/start": tp + "transfer-start-message-schema.json"}
+	tseen := 0
+	for _, rc := range []*recorder{recA, recB} {
+		rc.mu.Lock()
+		for _, m := range rc.msgs {
+			for suffix, schema := range transferMsgs {
+				if strings.HasSuffix(m.path, suffix) {
+					if err := provider.schemas.Validate(schema, m.body); err != nil {
+						t.Errorf("%s: %v\n%s", m.path, err, m.body)
+					}
+					if err := provider.schemas.Validate(tp+"transfer-process-schema.json", m.answer); err != nil {
+						t.Errorf("%s answer: %v\n%s", m.path, err, m.answer)
+					}
+					tseen++
+				}
+			}
+		}
+		rc.mu.Unlock()
+	}
+	if tseen != 2 {
+		t.Fatalf("validated %d transfer messages, want 2", tseen)
+	}
+
 	// An error answer has the ContractNegotiationError shape.
 	var bad map[string]any
 	err = hB.client().Do(ctx, Peer{ParticipantID: provider.h.ParticipantID, URL: provider.srv.URL}, "POST", "/negotiations/request",
@@ -150,8 +190,91 @@ func TestNegotiationMessagesValidate(t *testing.T) {
 	if dx.ErrorCode(err) != dx.EInvalid || dx.ErrorDetails(err)["code"] != "unknown-offer" {
 		t.Fatalf("unknown offer: %v", err)
 	}
+	recA.mu.Lock()
 	last := recA.msgs[len(recA.msgs)-1]
+	recA.mu.Unlock()
 	if err := provider.schemas.Validate(neg+"contract-negotiation-error-schema.json", last.answer); err != nil {
 		t.Fatalf("error answer does not validate: %v\n%s", err, last.answer)
+	}
+}
+
+// TestNegotiationRefusals sends a provider node messages that must fail without changing
+// anything: unknown processes, illegal transitions, forged signatures, and events a
+// consumer must not accept.
+func TestNegotiationRefusals(t *testing.T) {
+	f := setup(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx := context.Background()
+	offers, _ := f.st.Offers(ctx, f.assetID)
+	o := offers[0]
+	o.ID, o.AutoApprove = contract.NewUUID(), true
+	o.Policy.ID = o.ID
+	f.st.CreateOffer(ctx, o, nil)
+	f.h.Contracts = &contract.Service{Store: f.st, Assets: &asset.Service{Store: f.st, Clock: dx.SystemClock{}, Log: log}, Clock: dx.SystemClock{}, Log: log}
+	mux := http.NewServeMux()
+	f.h.Register(mux)
+	f.srv.Config.Handler = mux
+	send := func(path string, msg any) error { return f.client.Do(ctx, f.peer, "POST", path, msg, nil) }
+	request := func(pid string, offerID string, count string) (map[string]any, error) {
+		var ack map[string]any
+		err := f.client.Do(ctx, f.peer, "POST", "/negotiations/request", map[string]any{"@context": []string{Context}, "@type": "ContractRequestMessage",
+			"consumerPid": pid, "callbackAddress": "http://127.0.0.1:1/nowhere",
+			"offer": map[string]any{"@id": offerID, "@type": "Offer", "target": DatasetID(f.assetID),
+				"permission": []any{map[string]any{"action": "use", "constraint": []any{map[string]any{"leftOperand": "odrl:elapsedTime", "operator": "lteq", "rightOperand": count}}}}}}, &ack)
+		return ack, err
+	}
+	// Terms beyond the offer (P90D offered, P900D asked): policy-mismatch.
+	if _, err := request("urn:uuid:c-1", o.ID, "P900D"); dx.ErrorCode(err) != dx.EInvalid || dx.ErrorDetails(err)["code"] != "policy-mismatch" {
+		t.Fatalf("wider terms: %v", err)
+	}
+	ack, err := request("urn:uuid:c-2", o.ID, "P30D")
+	if err != nil || ack["state"] != "AGREED" {
+		t.Fatalf("narrowed request: %v %v", ack, err)
+	}
+	pid := ack["providerPid"].(string)
+	// Idempotent: the same consumerPid gives the same process.
+	if again, err := request("urn:uuid:c-2", o.ID, "P30D"); err != nil || again["providerPid"] != pid {
+		t.Fatalf("repeated request: %v %v", again, err)
+	}
+	verification := func(sig contract.Signature) error {
+		return send("/negotiations/"+pid+"/agreement/verification", map[string]any{"@context": []string{Context}, "@type": "ContractAgreementVerificationMessage",
+			"providerPid": pid, "consumerPid": "urn:uuid:c-2", extSignature: sig})
+	}
+	// A verification signed with another key is refused, and nothing changes.
+	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
+	id, _ := contract.NegotiationID(pid)
+	n, _ := f.st.Negotiation(ctx, id)
+	rec, _ := f.st.Agreement(ctx, n.AgreementID)
+	forged := rec.Agreement
+	forged.Sign(f.peer.ParticipantID, stranger)
+	if err := verification(forged.Signatures[len(forged.Signatures)-1]); dx.ErrorCode(err) != dx.EInvalid {
+		t.Fatalf("forged verification: %v", err)
+	}
+	if n2, _ := f.st.Negotiation(ctx, id); n2.State != contract.Agreed {
+		t.Fatalf("state after a forged verification: %s", n2.State)
+	}
+	good := rec.Agreement
+	good.Sign(f.peer.ParticipantID, f.client.Key)
+	if err := verification(good.Signatures[len(good.Signatures)-1]); err != nil {
+		t.Fatalf("verification: %v", err)
+	}
+	// Verifying again is an illegal transition (FINALIZED).
+	if err := verification(good.Signatures[len(good.Signatures)-1]); dx.ErrorCode(err) != dx.EInvalid || dx.ErrorDetails(err)["code"] != "invalid-transition" {
+		t.Fatalf("second verification: %v", err)
+	}
+	// Unknown processes and a provider asked for a FINALIZED event are refused.
+	if err := send("/negotiations/urn:dx:negotiation:neg_00000000000000000000000000/agreement/verification", map[string]any{"@context": []string{Context},
+		"@type": "ContractAgreementVerificationMessage", "providerPid": "urn:dx:negotiation:neg_00000000000000000000000000", "consumerPid": "x"}); dx.ErrorCode(err) != dx.ENotFound {
+		t.Fatalf("unknown process: %v", err)
+	}
+	if err := send("/callback/negotiations/urn:uuid:none/events", map[string]any{"@context": []string{Context}, "@type": "ContractNegotiationEventMessage",
+		"providerPid": pid, "consumerPid": "urn:uuid:none", "eventType": "ACCEPTED"}); dx.ErrorCode(err) != dx.EInvalid {
+		t.Fatalf("ACCEPTED sent to a consumer callback: %v", err)
+	}
+	// Malformed messages.
+	for _, bad := range []map[string]any{{"@type": "ContractRequestMessage"}, {"@type": "ContractOfferMessage", "consumerPid": "x", "callbackAddress": "y"}} {
+		if err := send("/negotiations/request", bad); dx.ErrorCode(err) != dx.EInvalid {
+			t.Errorf("%v: %v", bad, err)
+		}
 	}
 }
