@@ -246,6 +246,17 @@ func (c *Client) Grants(ctx context.Context, status string) ([]access.Grant, err
 	return out.Grants, err
 }
 
+// GetStream streams the answer of an authenticated GET of path to w (a data endpoint).
+func (c *Client) GetStream(ctx context.Context, path string, w io.Writer) (n, total int64, err error) {
+	resp, err := c.request(ctx, "GET", path, nil, "")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	n, err = io.Copy(w, resp.Body)
+	return n, resp.ContentLength, err
+}
+
 // Download streams version (0: latest) of an asset in format to w, resuming at offset
 // (a Range request) when offset > 0. It returns the bytes written and the total size.
 func (c *Client) Download(ctx context.Context, assetID string, version int, format string, offset int64, w io.Writer) (n, total int64, err error) {

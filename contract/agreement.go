@@ -100,6 +100,16 @@ func (a Agreement) MarshalJSON() ([]byte, error) {
 	return json.Marshal(document{Agreement: body, Signatures: sigs})
 }
 
+// UnmarshalJSON reads the document form that MarshalJSON writes.
+func (a *Agreement) UnmarshalJSON(b []byte) error {
+	parsed, err := ParseDocument(b)
+	if err != nil {
+		return err
+	}
+	*a = parsed
+	return nil
+}
+
 // ParseDocument reads a signed agreement file; Verify then checks it.
 func ParseDocument(b []byte) (Agreement, error) {
 	var doc document

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/client"
 	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/dsp"
 	"github.com/dxexchange/dx/party"
 )
 
@@ -439,6 +441,125 @@ func runClient(ctx context.Context, noun string, args []string, stdout, stderr i
 			return err
 		}
 		return c.print(tr, func(tw *tabwriter.Writer) { showTransfer(tw, tr) })
+	case "peer list":
+		var res struct {
+			Peers []dsp.Peer `json:"peers"`
+		}
+		if err := c.c.Do(ctx, "GET", "/api/v1/peers", nil, &res); err != nil {
+			return err
+		}
+		return c.print(res.Peers, func(tw *tabwriter.Writer) {
+			fmt.Fprintln(tw, "参与方 PARTICIPANT\t地址 URL")
+			for _, p := range res.Peers {
+				fmt.Fprintf(tw, "%s\t%s\n", p.ParticipantID, p.URL)
+			}
+		})
+	case "peer catalog":
+		if err := need(pos, 1, "PARTICIPANT", stderr); err != nil {
+			return err
+		}
+		var cat map[string]any
+		if err := c.c.Do(ctx, "GET", "/api/v1/peers/catalog?participant="+url.QueryEscape(pos[0]), nil, &cat); err != nil {
+			return err
+		}
+		return c.print(cat, func(tw *tabwriter.Writer) {
+			fmt.Fprintln(tw, "数据集 DATASET\t标题 TITLE\t报价 OFFERS")
+			ds, _ := cat["dataset"].([]any)
+			for _, d := range ds {
+				m, _ := d.(map[string]any)
+				var offers []string
+				pols, _ := m["hasPolicy"].([]any)
+				for _, p := range pols {
+					if pm, ok := p.(map[string]any); ok {
+						offers = append(offers, fmt.Sprint(pm["@id"]))
+					}
+				}
+				fmt.Fprintf(tw, "%v\t%v\t%s\n", m["@id"], m["dct:title"], strings.Join(offers, " "))
+			}
+		})
+	case "peer negotiate":
+		if err := need(pos, 3, "PARTICIPANT DATASET OFFER", stderr); err != nil {
+			return err
+		}
+		var res api.RemoteNegotiationView
+		if err := c.c.Do(ctx, "POST", "/api/v1/peers/negotiations", map[string]string{"participant": pos[0], "dataset_id": pos[1], "offer_id": pos[2]}, &res); err != nil {
+			return err
+		}
+		return c.print(res, func(tw *tabwriter.Writer) {
+			fmt.Fprintf(tw, "协商 Negotiation\t%s\n对端 Peer\t%s\n状态 State\t%s\n查看进度 / follow it:\tdx peer negotiations\n", res.ConsumerPID, res.Peer, res.State)
+		})
+	case "peer negotiations":
+		var res struct {
+			Negotiations []api.RemoteNegotiationView `json:"negotiations"`
+		}
+		if err := c.c.Do(ctx, "GET", "/api/v1/peers/negotiations", nil, &res); err != nil {
+			return err
+		}
+		return c.print(res.Negotiations, func(tw *tabwriter.Writer) {
+			fmt.Fprintln(tw, "协商 NEGOTIATION\t对端 PEER\t状态 STATE\t协议 AGREEMENT")
+			for _, n := range res.Negotiations {
+				ag := ""
+				if n.Agreement != nil {
+					ag = n.Agreement.Policy.ID
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.ConsumerPID, n.Peer, n.State, ag)
+			}
+		})
+	case "peer transfer":
+		if err := need(pos, 2, "PARTICIPANT AGREEMENT", stderr); err != nil {
+			return err
+		}
+		var res contract.RemoteTransfer
+		if err := c.c.Do(ctx, "POST", "/api/v1/peers/transfers", map[string]string{"participant": pos[0], "agreement_id": pos[1]}, &res); err != nil {
+			return err
+		}
+		return c.print(res, func(tw *tabwriter.Writer) {
+			fmt.Fprintf(tw, "传输 Transfer\t%s\n状态 State\t%s\n取数 / pull:\tdx peer pull %s -o data.csv\n", res.ConsumerPID, res.State, res.ConsumerPID)
+		})
+	case "peer transfers":
+		var res struct {
+			Transfers []contract.RemoteTransfer `json:"transfers"`
+		}
+		if err := c.c.Do(ctx, "GET", "/api/v1/peers/transfers", nil, &res); err != nil {
+			return err
+		}
+		return c.print(res.Transfers, func(tw *tabwriter.Writer) {
+			fmt.Fprintln(tw, "传输 TRANSFER\t对端 PEER\t状态 STATE\t协议 AGREEMENT")
+			for _, t := range res.Transfers {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ConsumerPID, t.Peer, t.State, t.AgreementID)
+			}
+		})
+	case "peer pull":
+		if err := need(pos, 1, "TRANSFER", stderr); err != nil {
+			return err
+		}
+		f := *format
+		if f == "" {
+			f = "csv"
+		}
+		target := *out
+		if target == "" {
+			target = "-"
+		}
+		var w io.Writer = stdout
+		var file *os.File
+		if target != "-" {
+			if file, err = os.Create(target + ".part"); err != nil {
+				return err
+			}
+			w = file
+		}
+		n, _, err := c.c.GetStream(ctx, "/api/v1/peers/transfers/"+url.PathEscape(pos[0])+"/data?format="+url.QueryEscape(f), w)
+		if file != nil {
+			file.Close()
+			if err != nil {
+				os.Remove(target + ".part")
+				return err
+			}
+			fmt.Fprintf(stderr, "已保存 saved %s (%d bytes)\n", target, n)
+			return os.Rename(target+".part", target)
+		}
+		return err
 	case "fetch ":
 		if err := need(pos, 1, "ASSET", stderr); err != nil {
 			return err

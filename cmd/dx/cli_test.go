@@ -194,6 +194,23 @@ wait:
 	if b, err := os.ReadFile(tfile); err != nil || !strings.HasPrefix(string(b), "路口编号,") {
 		t.Fatalf("transferred file: %v %q", err, b[:min(len(b), 40)])
 	}
+	// The second node: a consumer's own connector negotiated with the exchange over DSP
+	// and started a transfer; its organisation pulls the data through it.
+	exports := regexp.MustCompile(`export DX_SERVER=(\S+) DX_TOKEN=(\S+)`).FindAllStringSubmatch(text, -1)
+	remote := regexp.MustCompile(`peer pull (urn:uuid:[0-9a-f-]+)`).FindStringSubmatch(text)
+	if len(exports) != 2 || remote == nil {
+		t.Fatalf("banner lacks the second node:\n%s", text)
+	}
+	if out, _, code := dxCLI(t, exports[1][1], exports[1][2], "peer", "negotiations"); code != 0 || !strings.Contains(out, "FINALIZED") {
+		t.Fatalf("peer negotiations on node 2: %d %s", code, out)
+	}
+	rfile := filepath.Join(dir, "traffic-remote.csv")
+	if _, errOut, code := dxCLI(t, exports[1][1], exports[1][2], "peer", "pull", remote[1], "-o", rfile); code != 0 {
+		t.Fatalf("peer pull: %d %s", code, errOut)
+	}
+	if b, err := os.ReadFile(rfile); err != nil || !strings.HasPrefix(string(b), "路口编号,") {
+		t.Fatalf("pulled across nodes: %v %q", err, b[:min(len(b), 40)])
+	}
 	// Unknown command and missing arguments are usage errors.
 	if _, _, code := dxCLI(t, url, ctok, "asset", "frobnicate"); code != 2 {
 		t.Fatalf("unknown verb: exit %d", code)

@@ -3,8 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -14,8 +17,11 @@ import (
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"github.com/dxexchange/dx/api"
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/client"
+	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/dsp"
 	"github.com/dxexchange/dx/party"
 )
 
@@ -37,6 +43,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		cfg.Data = dir
+	}
+	if cfg.PeersFile == "" {
+		cfg.PeersFile = filepath.Join(cfg.Data, "peers.json")
 	}
 	log := cfg.logger(stderr)
 	x, err := openExchange(ctx, cfg, log)
@@ -69,6 +78,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	n2, err := startSecondNode(sctx, cfg, x, d, log)
+	if err != nil {
+		return fmt.Errorf("second node: %w", err)
+	}
 	fmt.Fprintf(stdout, `
 dx 演示交易所已启动 / the dx demo exchange is running at %s
 数据目录 / data directory: %s
@@ -95,11 +108,18 @@ dx 演示交易所已启动 / the dx demo exchange is running at %s
   go run ./cmd/dx fetch %s -o traffic.csv
   go run ./cmd/dx agreement list
 
+第二个节点（需求方的连接器）/ a second node, a consumer's own connector: %s
+它与交易所用签名的 DSP 消息协商了交通数据并发起传输 / it negotiated the traffic data with the exchange over signed DSP messages and started a transfer:
+  export DX_SERVER=%s DX_TOKEN=%s
+  go run ./cmd/dx peer negotiations
+  go run ./cmd/dx peer pull %s -o traffic-remote.csv
+
 按 Ctrl-C 停止 / press Ctrl-C to stop.
 `, url, cfg.Data, opToken,
 		d.orgs[0].Org.Name, d.orgs[0].Token, d.orgs[1].Org.Name, d.orgs[1].Token, d.orgs[2].Org.Name, d.orgs[2].Token,
 		d.orgs[3].Org.Name, d.orgs[3].Token, d.orgs[4].Org.Name, d.orgs[4].Token, d.orgs[5].Org.Name, d.orgs[5].Token,
-		url, d.orgs[3].Token, d.visits, d.orgs[0].Token, d.visits, d.traffic, d.offer, d.traffic)
+		url, d.orgs[3].Token, d.visits, d.orgs[0].Token, d.visits, d.traffic, d.offer, d.traffic,
+		n2.url, n2.url, n2.token, n2.transfer)
 	return <-served
 }
 
@@ -322,4 +342,110 @@ func genRetail(w *bufio.Writer, r *rand.Rand) error {
 		fmt.Fprintf(w, "S%04d\t%s\t2025-W%02d\t%d\n", i%500, cats[r.IntN(len(cats))], 1+(i/500)%52, 10000+r.IntN(5_000_000))
 	}
 	return nil
+}
+
+// secondNode is the demo's consumer connector.
+type secondNode struct {
+	url, token, transfer string
+}
+
+// startSecondNode starts a second dx node beside the demo exchange x (its own database
+// and data directory), makes the two trust each other, and has a consumer organisation
+// on it negotiate for the traffic offer and start a transfer across the nodes.
+func startSecondNode(ctx context.Context, cfg Config, x *exchange, d demo, log *slog.Logger) (secondNode, error) {
+	var n secondNode
+	cfg2 := cfg
+	cfg2.Data = filepath.Join(cfg.Data, "node2")
+	cfg2.PeersFile = filepath.Join(cfg2.Data, "peers.json")
+	cfg2.ParticipantID, cfg2.PublicURL = "", ""
+	if err := os.MkdirAll(cfg2.Data, 0o750); err != nil {
+		return n, err
+	}
+	x2, err := openExchange(ctx, cfg2, log)
+	if err != nil {
+		return n, err
+	}
+	operator, opToken, err := x2.bootstrap(ctx, io.Discard)
+	if err != nil {
+		return n, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return n, err
+	}
+	if err := x2.enableDSP(ctx, operator, ln.Addr().String()); err != nil {
+		return n, err
+	}
+	go func() { x2.serve(ctx, ln); x2.Close() }()
+	n.url = "http://" + ln.Addr().String()
+	self := func(h *dsp.Handler) []byte {
+		b, _ := json.Marshal([]dsp.Peer{{ParticipantID: h.ParticipantID, PublicKey: h.Key.Public().(ed25519.PublicKey), URL: h.PublicURL}})
+		return b
+	}
+	if err := os.WriteFile(cfg.PeersFile, self(x2.server.DSP), 0o600); err != nil {
+		return n, err
+	}
+	if err := os.WriteFile(cfg2.PeersFile, self(x.server.DSP), 0o600); err != nil {
+		return n, err
+	}
+	res, err := client.New(n.url, opToken).CreateOrg(ctx, party.NewOrg{Name: "远方研究院 Remote Research Institute", Roles: []string{"consumer"}})
+	if err != nil {
+		return n, err
+	}
+	n.token = res.Token
+	c := client.New(n.url, n.token)
+	exchangeID := x.server.DSP.ParticipantID
+	var neg api.RemoteNegotiationView
+	if err := c.Do(ctx, "POST", "/api/v1/peers/negotiations", map[string]string{"participant": exchangeID, "dataset_id": dsp.DatasetID(d.traffic), "offer_id": d.offer}, &neg); err != nil {
+		return n, err
+	}
+	agreement, err := waitFor(ctx, func() (string, bool, error) {
+		var list struct{ Negotiations []api.RemoteNegotiationView }
+		if err := c.Do(ctx, "GET", "/api/v1/peers/negotiations", nil, &list); err != nil {
+			return "", false, err
+		}
+		for _, r := range list.Negotiations {
+			if r.ConsumerPID == neg.ConsumerPID && r.State == "FINALIZED" && r.Agreement != nil {
+				return r.Agreement.Policy.ID, true, nil
+			}
+		}
+		return "", false, nil
+	})
+	if err != nil {
+		return n, err
+	}
+	var tr contract.RemoteTransfer
+	if err := c.Do(ctx, "POST", "/api/v1/peers/transfers", map[string]string{"participant": exchangeID, "agreement_id": agreement}, &tr); err != nil {
+		return n, err
+	}
+	n.transfer = tr.ConsumerPID
+	_, err = waitFor(ctx, func() (string, bool, error) {
+		var list struct{ Transfers []contract.RemoteTransfer }
+		if err := c.Do(ctx, "GET", "/api/v1/peers/transfers", nil, &list); err != nil {
+			return "", false, err
+		}
+		for _, t := range list.Transfers {
+			if t.ConsumerPID == tr.ConsumerPID && t.State == "STARTED" {
+				return "", true, nil
+			}
+		}
+		return "", false, nil
+	})
+	return n, err
+}
+
+// waitFor polls check until it is done, for at most ten seconds.
+func waitFor(ctx context.Context, check func() (string, bool, error)) (string, error) {
+	for range 200 {
+		v, done, err := check()
+		if err != nil || done {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return "", fmt.Errorf("the nodes did not finish in time")
 }

@@ -43,6 +43,8 @@ Usage:
   dx transfer request AGREEMENT [-o FILE] [--format csv|parquet] [--purpose P] | list
               | suspend|resume|complete|terminate ID [--reason TEXT]
   dx agreement verify FILE   check a signed agreement offline (both parties' signatures)
+  dx peer     list | catalog PARTICIPANT | negotiate PARTICIPANT DATASET OFFER | negotiations
+              | transfer PARTICIPANT AGREEMENT | transfers | pull TRANSFER [-o FILE]
 
 Client verbs read DX_SERVER (default http://127.0.0.1:8080) and DX_TOKEN, or --server and
 --token; add --json for machine-readable output.
@@ -71,7 +73,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		} else {
 			err = runClient(ctx, args[0], args[1:], stdout, stderr)
 		}
-	case "org", "member", "token", "asset", "catalog", "access", "fetch", "offer", "contract", "transfer":
+	case "org", "member", "token", "asset", "catalog", "access", "fetch", "offer", "contract", "transfer", "peer":
 		err = runClient(ctx, args[0], args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "dx: 未知命令 / unknown command %q\n\n%s", args[0], usage)
