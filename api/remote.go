@@ -17,6 +17,8 @@ func (a *API) remoteRoutes() []Route {
 		{Method: "GET", Path: "/api/v1/peers", Summary: "List the peer connectors this node trusts", Auth: true, Response: "json", handler: a.listPeers},
 		{Method: "GET", Path: "/api/v1/peers/negotiations", Summary: "List the caller's contract negotiations with peer connectors", Auth: true, Response: "json", handler: a.listPeerNegotiations},
 		{Method: "POST", Path: "/api/v1/peers/negotiations", Summary: "Negotiate with a peer connector for an offer of a dataset in its catalog: {participant, dataset_id, offer_id}", Auth: true, Body: "json", Response: "json", handler: a.negotiateWithPeer},
+		{Method: "GET", Path: "/api/v1/peers/negotiations/{pid}", Summary: "Show one negotiation with a peer (by consumer process ID)", Auth: true, Response: "json", handler: a.getPeerNegotiation},
+		{Method: "GET", Path: "/api/v1/peers/transfers/{pid}", Summary: "Show one transfer from a peer (by consumer process ID)", Auth: true, Response: "json", handler: a.getPeerTransfer},
 		{Method: "GET", Path: "/api/v1/peers/transfers", Summary: "List the caller's transfers from peer connectors", Auth: true, Response: "json", handler: a.listPeerTransfers},
 		{Method: "POST", Path: "/api/v1/peers/transfers", Summary: "Ask a peer connector to start a pull transfer under an agreement: {participant, agreement_id}", Auth: true, Body: "json", Response: "json", handler: a.transferFromPeer},
 		{Method: "GET", Path: "/api/v1/peers/transfers/{pid}/data", Summary: "Pull a started transfer's data from the peer through this node", Auth: true, Query: []string{"format"}, Response: "stream", handler: a.pullFromPeer},
@@ -129,4 +131,22 @@ func (a *API) pullFromPeer(w http.ResponseWriter, r *http.Request) error {
 		format = "csv"
 	}
 	return a.Pull(r.Context(), t, format, w)
+}
+
+func (a *API) getPeerNegotiation(w http.ResponseWriter, r *http.Request) error {
+	rn, err := a.Contracts.RemoteNegotiation(r.Context(), r.PathValue("pid"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, RemoteNegotiationView{RemoteNegotiation: rn, Agreement: rn.Agreement})
+	return nil
+}
+
+func (a *API) getPeerTransfer(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.Contracts.RemoteTransferFor(r.Context(), r.PathValue("pid"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, t)
+	return nil
 }

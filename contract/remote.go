@@ -44,6 +44,8 @@ type RemoteStore interface {
 	Remote(ctx context.Context, consumerPID string) (RemoteNegotiation, error)
 	// RemoteNegotiations lists an organisation's negotiations with peers ("" for all).
 	RemoteNegotiations(ctx context.Context, orgID string) ([]RemoteNegotiation, error)
+	// RemoteByAgreement finds an organisation's negotiation with a peer by its agreement ID.
+	RemoteByAgreement(ctx context.Context, orgID, agreementID string) (RemoteNegotiation, error)
 	// UpdateRemote moves r from state `from` (EConflict if no longer there).
 	UpdateRemote(ctx context.Context, r RemoteNegotiation, from State, events []dx.Event) error
 }
@@ -250,4 +252,17 @@ func (s *Service) RemoteNegotiations(ctx context.Context) ([]RemoteNegotiation, 
 		return nil, err
 	}
 	return s.Store.RemoteNegotiations(ctx, p.ListScope())
+}
+
+// RemoteNegotiation returns one of the caller's negotiations with peers.
+func (s *Service) RemoteNegotiation(ctx context.Context, consumerPID string) (RemoteNegotiation, error) {
+	p, err := dx.PrincipalFrom(ctx)
+	if err != nil {
+		return RemoteNegotiation{}, err
+	}
+	r, err := s.Store.Remote(ctx, consumerPID)
+	if err != nil || (r.OrgID != p.OrgID && !p.SeesAll()) {
+		return RemoteNegotiation{}, notFound("negotiation", consumerPID)
+	}
+	return r, nil
 }

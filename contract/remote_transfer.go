@@ -55,15 +55,11 @@ func (s *Service) StartRemoteTransfer(ctx context.Context, peer, agreementID str
 	if err := p.Require(dx.ScopeWrite); err != nil {
 		return t, err
 	}
-	negs, err := s.Store.RemoteNegotiations(ctx, p.OrgID)
-	if err != nil {
+	n, err := s.Store.RemoteByAgreement(ctx, p.OrgID, agreementID)
+	if err != nil && dx.ErrorCode(err) != dx.ENotFound {
 		return t, err
 	}
-	found := false
-	for _, n := range negs {
-		found = found || (n.Peer == peer && n.State == Finalized && n.Agreement != nil && n.Agreement.Policy.ID == agreementID)
-	}
-	if !found {
+	if err != nil || n.Peer != peer || n.State != Finalized {
 		return t, dx.Errorf(dx.ENotFound, "没有与该对端的此协议 / no finalized agreement %q with peer %q", agreementID, peer)
 	}
 	now := s.now()

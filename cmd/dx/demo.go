@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -399,17 +400,12 @@ func startSecondNode(ctx context.Context, cfg Config, x *exchange, d demo, log *
 	if err := c.Do(ctx, "POST", "/api/v1/peers/negotiations", map[string]string{"participant": exchangeID, "dataset_id": dsp.DatasetID(d.traffic), "offer_id": d.offer}, &neg); err != nil {
 		return n, err
 	}
-	agreement, err := waitFor(ctx, func() (string, bool, error) {
-		var list struct{ Negotiations []api.RemoteNegotiationView }
-		if err := c.Do(ctx, "GET", "/api/v1/peers/negotiations", nil, &list); err != nil {
+	agreement, err := waitFor(ctx, 50*time.Millisecond, func() (string, bool, error) {
+		var r api.RemoteNegotiationView
+		if err := c.Do(ctx, "GET", "/api/v1/peers/negotiations/"+url.PathEscape(neg.ConsumerPID), nil, &r); err != nil {
 			return "", false, err
 		}
-		for _, r := range list.Negotiations {
-			if r.ConsumerPID == neg.ConsumerPID && r.State == "FINALIZED" && r.Agreement != nil {
-				return r.Agreement.Policy.ID, true, nil
-			}
-		}
-		return "", false, nil
+		return agreementOf(r), r.State == contract.Finalized && r.Agreement != nil, nil
 	})
 	if err != nil {
 		return n, err
@@ -419,24 +415,17 @@ func startSecondNode(ctx context.Context, cfg Config, x *exchange, d demo, log *
 		return n, err
 	}
 	n.transfer = tr.ConsumerPID
-	_, err = waitFor(ctx, func() (string, bool, error) {
-		var list struct{ Transfers []contract.RemoteTransfer }
-		if err := c.Do(ctx, "GET", "/api/v1/peers/transfers", nil, &list); err != nil {
-			return "", false, err
-		}
-		for _, t := range list.Transfers {
-			if t.ConsumerPID == tr.ConsumerPID && t.State == "STARTED" {
-				return "", true, nil
-			}
-		}
-		return "", false, nil
+	_, err = waitFor(ctx, 50*time.Millisecond, func() (string, bool, error) {
+		var t contract.RemoteTransfer
+		err := c.Do(ctx, "GET", "/api/v1/peers/transfers/"+url.PathEscape(tr.ConsumerPID), nil, &t)
+		return "", err == nil && t.State == contract.TransferStarted, err
 	})
 	return n, err
 }
 
-// waitFor polls check until it is done, for at most ten seconds.
-func waitFor(ctx context.Context, check func() (string, bool, error)) (string, error) {
-	for range 200 {
+// waitFor polls check every interval until it is done, for at most ten seconds.
+func waitFor(ctx context.Context, interval time.Duration, check func() (string, bool, error)) (string, error) {
+	for range int(10 * time.Second / interval) {
 		v, done, err := check()
 		if err != nil || done {
 			return v, err
@@ -444,8 +433,16 @@ func waitFor(ctx context.Context, check func() (string, bool, error)) (string, e
 		select {
 		case <-ctx.Done():
 			return "", ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(interval):
 		}
 	}
 	return "", fmt.Errorf("the nodes did not finish in time")
+}
+
+// agreementOf returns the ID of a remote negotiation's agreement, if it has one.
+func agreementOf(r api.RemoteNegotiationView) string {
+	if r.Agreement == nil {
+		return ""
+	}
+	return r.Agreement.Policy.ID
 }

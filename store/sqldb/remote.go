@@ -95,8 +95,12 @@ func (s *DB) UpdateRemote(ctx context.Context, r contract.RemoteNegotiation, fro
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE remote_negotiations SET provider_pid = ?, state = ?, agreement = ?, reason = ?, updated_at = ? WHERE consumer_pid = ? AND state = ?`),
-			args[3], args[6], args[8], args[9], args[11], r.ConsumerPID, string(from))
+		agreementID := ""
+		if r.Agreement != nil {
+			agreementID = r.Agreement.Policy.ID
+		}
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE remote_negotiations SET provider_pid = ?, state = ?, agreement = ?, agreement_id = ?, reason = ?, updated_at = ? WHERE consumer_pid = ? AND state = ?`),
+			args[3], args[6], args[8], agreementID, args[9], args[11], r.ConsumerPID, string(from))
 		if err != nil {
 			return err
 		}
@@ -105,4 +109,10 @@ func (s *DB) UpdateRemote(ctx context.Context, r contract.RemoteNegotiation, fro
 		}
 		return s.insertEvents(ctx, tx, events)
 	})
+}
+
+// RemoteByAgreement finds an organisation's negotiation with a peer by its agreement.
+func (s *DB) RemoteByAgreement(ctx context.Context, orgID, agreementID string) (contract.RemoteNegotiation, error) {
+	r, err := scanRemote(s.db.QueryRowContext(ctx, s.q(`SELECT `+remoteCols+` FROM remote_negotiations WHERE org_id = ? AND agreement_id = ?`), orgID, agreementID))
+	return r, s.mapErr(err)
 }
