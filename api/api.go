@@ -38,6 +38,10 @@ type API struct {
 	Negotiate func(ctx context.Context, participant, datasetID, offerID string) (contract.RemoteNegotiation, error)
 	Transfer  func(ctx context.Context, participant, agreementID string) (contract.RemoteTransfer, error)
 	Pull      func(ctx context.Context, t contract.RemoteTransfer, format string, w http.ResponseWriter) error
+	// Notify tells a remote consumer about a provider-side step (agreement, termination).
+	Notify func(ctx context.Context, n contract.Negotiation)
+	// TerminateWithPeer ends a consumer-side negotiation with a peer and tells the peer.
+	TerminateWithPeer func(ctx context.Context, consumerPID, reason string) (contract.RemoteNegotiation, error)
 	// Contracts serves offers, negotiations and agreements; nil leaves them out.
 	Contracts *contract.Service
 	Log       *slog.Logger

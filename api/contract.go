@@ -136,6 +136,9 @@ func (a *API) approveNegotiation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if a.Notify != nil {
+		a.Notify(r.Context(), n)
+	}
 	writeJSON(w, 200, negotiationView(n))
 	return nil
 }
@@ -150,6 +153,9 @@ func (a *API) terminateNegotiation(w http.ResponseWriter, r *http.Request) error
 	n, err := a.Contracts.Terminate(r.Context(), r.PathValue("id"), req.Reason)
 	if err != nil {
 		return err
+	}
+	if a.Notify != nil {
+		a.Notify(r.Context(), n)
 	}
 	writeJSON(w, 200, negotiationView(n))
 	return nil

@@ -89,23 +89,86 @@ func (s *Service) PeerRequest(ctx context.Context, node Node, peer string, peerK
 		ConsumerID: orgID, State: Requested, Terms: terms, Callback: callback, CreatedAt: now, UpdatedAt: now}
 	events := []dx.Event{dx.NewEvent(now, dx.Principal{OrgID: orgID}, "negotiation.requested", n.ID, map[string]any{"offer": o.ID, "peer": peer, "terms_sha256": policy.Digest(terms)})}
 	if o.AutoApprove {
-		agreement := terms
-		agreement.ID, agreement.Type = NewUUID(), "Agreement"
-		agreement.Target, agreement.Assigner, agreement.Assignee = target, node.Participant, peer
-		agreement.Timestamp = now.Format(time.RFC3339)
-		a := Agreement{Policy: agreement}
-		if err := a.Sign(node.Participant, node.Key); err != nil {
+		var ev dx.Event
+		if rec, ev, err = agreeWithPeer(&n, node, peer, target, now); err != nil {
 			return n, nil, err
 		}
-		n.State, n.AgreementID = Agreed, agreement.ID
-		rec = &Record{ID: agreement.ID, NegotiationID: n.ID, AssetID: o.AssetID, ProviderID: o.ProviderID, ConsumerID: orgID,
-			Agreement: a, Digest: policy.Digest(agreement), CreatedAt: now}
-		events = append(events, dx.NewEvent(now, dx.Principal{OrgID: o.ProviderID}, "negotiation.agreed", n.ID, map[string]any{"agreement": agreement.ID, "terms_sha256": rec.Digest}))
+		events = append(events, ev)
 	}
 	if err := s.Store.CreateNegotiation(ctx, n, rec, events); err != nil {
 		return Negotiation{}, nil, err
 	}
 	return n, rec, nil
+}
+
+// agreeWithPeer makes the agreement for a negotiation with a remote consumer, signed by
+// this node (the consumer's node countersigns with its verification), and moves n to AGREED.
+func agreeWithPeer(n *Negotiation, node Node, peer, target string, now time.Time) (*Record, dx.Event, error) {
+	agreement := n.Terms
+	agreement.ID, agreement.Type = NewUUID(), "Agreement"
+	agreement.Target, agreement.Assigner, agreement.Assignee = target, node.Participant, peer
+	agreement.Timestamp = now.Format(time.RFC3339)
+	a := Agreement{Policy: agreement}
+	if err := a.Sign(node.Participant, node.Key); err != nil {
+		return nil, dx.Event{}, err
+	}
+	n.State, n.AgreementID, n.UpdatedAt = Agreed, agreement.ID, now
+	rec := &Record{ID: agreement.ID, NegotiationID: n.ID, AssetID: n.AssetID, ProviderID: n.ProviderID, ConsumerID: n.ConsumerID,
+		Agreement: a, Digest: policy.Digest(agreement), CreatedAt: now}
+	ev := dx.NewEvent(now, dx.Principal{OrgID: n.ProviderID}, "negotiation.agreed", n.ID, map[string]any{"agreement": agreement.ID, "terms_sha256": rec.Digest})
+	return rec, ev, nil
+}
+
+// PeerTerminate handles a remote consumer's termination on the provider's node.
+func (s *Service) PeerTerminate(ctx context.Context, peer string, peerKey ed25519.PublicKey, providerPID, reason string) (n Negotiation, err error) {
+	id, ok := NegotiationID(providerPID)
+	if !ok {
+		return n, notFound("negotiation", providerPID)
+	}
+	if n, err = s.Store.Negotiation(ctx, id); err != nil {
+		return n, notFound("negotiation", providerPID)
+	}
+	orgID, err := s.Store.PeerOrg(ctx, peer, peerKey, s.now())
+	if err != nil || n.ConsumerID != orgID {
+		return Negotiation{}, notFound("negotiation", providerPID)
+	}
+	from := n.State
+	next, err := Next(from, MsgTermination)
+	if err != nil || next == from {
+		return n, err
+	}
+	n.State, n.Reason, n.UpdatedAt = next, reason, s.now()
+	ev := dx.NewEvent(n.UpdatedAt, dx.Principal{OrgID: orgID}, "negotiation.terminated", n.ID, map[string]any{"by": peer, "reason": reason})
+	return n, s.Store.UpdateNegotiation(ctx, n, from, nil, []dx.Event{ev})
+}
+
+// OnTerminated handles the provider's termination on the consumer's node.
+func (s *Service) OnTerminated(ctx context.Context, peer, consumerPID, reason string) (r RemoteNegotiation, err error) {
+	if r, err = s.Store.Remote(ctx, consumerPID); err != nil || r.Peer != peer {
+		return RemoteNegotiation{}, notFound("negotiation", consumerPID)
+	}
+	return s.terminateRemote(ctx, r, reason)
+}
+
+// RemoteTerminate ends, for the calling organisation, a negotiation with a peer; the
+// caller then tells the peer.
+func (s *Service) RemoteTerminate(ctx context.Context, consumerPID, reason string) (RemoteNegotiation, error) {
+	r, err := s.RemoteNegotiation(ctx, consumerPID)
+	if err != nil {
+		return r, err
+	}
+	return s.terminateRemote(ctx, r, reason)
+}
+
+func (s *Service) terminateRemote(ctx context.Context, r RemoteNegotiation, reason string) (RemoteNegotiation, error) {
+	from := r.State
+	next, err := Next(from, MsgTermination)
+	if err != nil || next == from {
+		return r, err
+	}
+	r.State, r.Reason, r.UpdatedAt = next, reason, s.now()
+	ev := dx.NewEvent(r.UpdatedAt, dx.Principal{OrgID: r.OrgID}, "remote.terminated", r.ConsumerPID, map[string]any{"reason": reason})
+	return r, s.Store.UpdateRemote(ctx, r, from, []dx.Event{ev})
 }
 
 // PeerVerify handles the consumer's verification on the provider's node: its signature
@@ -178,10 +241,7 @@ func (s *Service) RemoteAcked(ctx context.Context, r RemoteNegotiation, provider
 
 // RemoteFailed terminates a remote negotiation whose message the peer refused.
 func (s *Service) RemoteFailed(ctx context.Context, r RemoteNegotiation, reason string) (RemoteNegotiation, error) {
-	from := r.State
-	r.State, r.Reason, r.UpdatedAt = Terminated, reason, s.now()
-	ev := dx.NewEvent(r.UpdatedAt, dx.Principal{OrgID: r.OrgID}, "remote.terminated", r.ConsumerPID, map[string]any{"reason": reason})
-	return r, s.Store.UpdateRemote(ctx, r, from, []dx.Event{ev})
+	return s.terminateRemote(ctx, r, reason)
 }
 
 // OnAgreement handles the provider's ContractAgreementMessage on the consumer's node:

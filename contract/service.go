@@ -10,12 +10,14 @@ import (
 
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/asset"
+	"github.com/dxexchange/dx/party"
 	"github.com/dxexchange/dx/policy"
 )
 
-// Keys gives an organisation's signing key (party.Store has it).
+// Keys gives an organisation's record and signing key (party.Store has them).
 type Keys interface {
 	SigningKey(ctx context.Context, orgID string) (ed25519.PrivateKey, error)
+	Org(ctx context.Context, id string) (party.Org, error)
 }
 
 // Service is the use-case layer of offers, negotiations and agreements on one exchange,
@@ -25,8 +27,11 @@ type Service struct {
 	Store  Store
 	Assets *asset.Service
 	Keys   Keys
-	Clock  dx.Clock
-	Log    *slog.Logger
+	// Node, when set, is this connector's identity: it signs agreements with remote
+	// consumers (negotiations that came in over DSP).
+	Node  *Node
+	Clock dx.Clock
+	Log   *slog.Logger
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
@@ -256,6 +261,23 @@ func (s *Service) Approve(ctx context.Context, id string) (n Negotiation, err er
 		return Negotiation{}, err
 	}
 	from := n.State
+	if n.Callback != "" { // a remote consumer: this node signs; the consumer's node countersigns
+		consumer, err := s.Keys.Org(ctx, n.ConsumerID)
+		if err != nil {
+			return Negotiation{}, err
+		}
+		if s.Node == nil || consumer.Peer == "" {
+			return Negotiation{}, dx.Errorf(dx.EInternal, "本节点未启用连接器 / this node has no connector identity")
+		}
+		if _, err := Next(from, MsgAgreement); err != nil {
+			return Negotiation{}, err
+		}
+		rec, ev, err := agreeWithPeer(&n, *s.Node, consumer.Peer, AssetTarget(n.AssetID), s.now())
+		if err != nil {
+			return Negotiation{}, err
+		}
+		return n, s.Store.UpdateNegotiation(ctx, n, from, rec, []dx.Event{ev})
+	}
 	rec, events, err := s.agree(ctx, p, &n, s.now())
 	if err != nil {
 		return Negotiation{}, err

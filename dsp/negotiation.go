@@ -29,6 +29,8 @@ func (h *Handler) registerNegotiation(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+BasePath+"/negotiations/{pid}/agreement/verification", h.signed(h.negotiationVerification))
 	mux.HandleFunc("POST "+BasePath+"/callback/negotiations/{pid}/agreement", h.signed(h.callbackAgreement))
 	mux.HandleFunc("POST "+BasePath+"/callback/negotiations/{pid}/events", h.signed(h.callbackEvents))
+	mux.HandleFunc("POST "+BasePath+"/negotiations/{pid}/termination", h.signed(h.negotiationTermination))
+	mux.HandleFunc("POST "+BasePath+"/callback/negotiations/{pid}/termination", h.signed(h.callbackTermination))
 }
 
 func (h *Handler) node() contract.Node {
@@ -220,6 +222,98 @@ func (h *Handler) Negotiate(ctx context.Context, participant, datasetID, offerID
 	}
 	if updated, err := h.Contracts.RemoteAcked(ctx, rn, answer.ProviderPID); err == nil {
 		rn = updated
+	}
+	return rn, nil
+}
+
+type terminationMsg struct {
+	Type        string `json:"@type"`
+	ProviderPID string `json:"providerPid"`
+	ConsumerPID string `json:"consumerPid"`
+	Code        string `json:"code"`
+	Reason      []any  `json:"reason"`
+}
+
+func (m terminationMsg) text() string {
+	var parts []string
+	if m.Code != "" {
+		parts = append(parts, m.Code)
+	}
+	for _, r := range m.Reason {
+		if s, ok := r.(string); ok {
+			parts = append(parts, s)
+		} else if b, err := json.Marshal(r); err == nil {
+			parts = append(parts, string(b))
+		}
+	}
+	return strings.Join(parts, ": ")
+}
+
+func terminationJSON(providerPID, consumerPID, reason string) map[string]any {
+	m := map[string]any{"@context": []string{Context}, "@type": "ContractNegotiationTerminationMessage", "providerPid": providerPID, "consumerPid": consumerPID, "code": "terminated"}
+	if reason != "" {
+		m["reason"] = []string{reason}
+	}
+	return m
+}
+
+func (h *Handler) negotiationTermination(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
+	var msg terminationMsg
+	pid := r.PathValue("pid")
+	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractNegotiationTerminationMessage" || msg.ProviderPID != pid {
+		return negError{dx.Errorf(dx.EInvalid, "需要 ContractNegotiationTerminationMessage / expected a ContractNegotiationTerminationMessage for %s", pid), pid, msg.ConsumerPID, ""}
+	}
+	n, err := h.Contracts.PeerTerminate(r.Context(), peer.ParticipantID, peer.PublicKey, pid, msg.text())
+	if err != nil {
+		return negError{err, pid, msg.ConsumerPID, ""}
+	}
+	writeJSON(w, 200, ack(pid, n.ConsumerPID, n.State))
+	return nil
+}
+
+func (h *Handler) callbackTermination(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
+	var msg terminationMsg
+	pid := r.PathValue("pid")
+	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractNegotiationTerminationMessage" || msg.ConsumerPID != pid {
+		return negError{dx.Errorf(dx.EInvalid, "需要 ContractNegotiationTerminationMessage / expected a ContractNegotiationTerminationMessage for %s", pid), msg.ProviderPID, pid, ""}
+	}
+	rn, err := h.Contracts.OnTerminated(r.Context(), peer.ParticipantID, pid, msg.text())
+	if err != nil {
+		return negError{err, msg.ProviderPID, pid, ""}
+	}
+	writeJSON(w, 200, ack(msg.ProviderPID, pid, rn.State))
+	return nil
+}
+
+// Notify tells a remote consumer what its provider-side negotiation n just did: the
+// agreement after a manual approval, or the termination. Local negotiations need nothing.
+func (h *Handler) Notify(ctx context.Context, n contract.Negotiation) {
+	if n.Callback == "" {
+		return
+	}
+	switch n.State {
+	case contract.Agreed:
+		rec, err := h.Contracts.Store.Agreement(ctx, n.AgreementID)
+		if err != nil {
+			h.Log.Error("agreement to send not found", "negotiation", n.ID, "err", err)
+			return
+		}
+		h.dispatch(n.Callback+"/negotiations/"+n.ConsumerPID+"/agreement", map[string]any{"@context": []string{Context}, "@type": "ContractAgreementMessage",
+			"providerPid": contract.ProviderPID(n), "consumerPid": n.ConsumerPID, "agreement": policy.JSON(rec.Agreement.Policy), extSignatures: rec.Agreement.Signatures})
+	case contract.Terminated:
+		h.dispatch(n.Callback+"/negotiations/"+n.ConsumerPID+"/termination", terminationJSON(contract.ProviderPID(n), n.ConsumerPID, n.Reason))
+	}
+}
+
+// TerminateWithPeer ends, for the calling organisation, a negotiation with a peer and
+// tells the peer.
+func (h *Handler) TerminateWithPeer(ctx context.Context, consumerPID, reason string) (contract.RemoteNegotiation, error) {
+	rn, err := h.Contracts.RemoteTerminate(ctx, consumerPID, reason)
+	if err != nil {
+		return rn, err
+	}
+	if peer, ok := h.peer(rn.Peer); ok && rn.ProviderPID != "" {
+		h.dispatch(strings.TrimRight(peer.URL, "/")+BasePath+"/negotiations/"+rn.ProviderPID+"/termination", terminationJSON(rn.ProviderPID, rn.ConsumerPID, reason))
 	}
 	return rn, nil
 }

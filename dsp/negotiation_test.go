@@ -182,6 +182,12 @@ func TestNegotiationMessagesValidate(t *testing.T) {
 		t.Fatalf("validated %d transfer messages, want 2", tseen)
 	}
 
+	// The termination message dx sends validates too.
+	term, _ := json.Marshal(terminationJSON("urn:dx:negotiation:x", "urn:uuid:y", "预算取消 / budget cut"))
+	if err := provider.schemas.Validate(neg+"contract-negotiation-termination-message-schema.json", term); err != nil {
+		t.Fatalf("termination message: %v\n%s", err, term)
+	}
+
 	// An error answer has the ContractNegotiationError shape.
 	var bad map[string]any
 	err = hB.client().Do(ctx, Peer{ParticipantID: provider.h.ParticipantID, URL: provider.srv.URL}, "POST", "/negotiations/request",

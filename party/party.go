@@ -23,6 +23,9 @@ type Org struct {
 	Roles     []string  `json:"roles"`
 	PublicKey []byte    `json:"public_key"` // Ed25519
 	CreatedAt time.Time `json:"created_at"`
+	// Peer is set for an organisation standing for a peer connector's participant
+	// (its key lives on its own node).
+	Peer string `json:"peer,omitempty"`
 }
 
 // Member is a person acting for an organisation.

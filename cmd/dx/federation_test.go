@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -287,4 +288,103 @@ func TestCrossNodeNegotiation(t *testing.T) {
 	// A request for terms beyond the offer is refused by the provider's node.
 	err = cc.Do(ctx, "POST", "/api/v1/peers/negotiations", map[string]string{"participant": a.self.ParticipantID, "dataset_id": dataset, "offer_id": "urn:uuid:00000000-0000-4000-8000-000000000000"}, nil)
 	wantCode(t, err, dx.ENotFound)
+}
+
+// TestCrossNodeApprovalAndTermination: a manual offer is approved by the provider
+// organisation on node A (its node signs and sends the agreement), and terminations from
+// either side reach the other with their reasons.
+func TestCrossNodeApprovalAndTermination(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two dx processes")
+	}
+	a, b := startNode(t), startNode(t)
+	a.trust(t, b)
+	b.trust(t, a)
+	ctx := context.Background()
+	prov, _ := client.New(a.url, a.token).CreateOrg(ctx, party.NewOrg{Name: "provider", Roles: []string{"provider"}})
+	pc := client.New(a.url, prov.Token)
+	res, err := pc.Register(ctx, asset.Register{Name: "x", FileName: "x.csv", Meta: asset.Meta{Title: asset.Text{En: "x"}, Industry: "A"}}, strings.NewReader("a\n1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	manual, err := pc.CreateOffer(ctx, res.Asset.ID, json.RawMessage(`{"@type":"Offer","permission":[{"action":"use","constraint":[{"leftOperand":"odrl:count","operator":"lteq","rightOperand":"3"}]}]}`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, _ := client.New(b.url, b.token).CreateOrg(ctx, party.NewOrg{Name: "consumer", Roles: []string{"consumer"}})
+	cc := client.New(b.url, cons.Token)
+	dataset := "urn:dx:asset:" + res.Asset.ID
+	start := func() string {
+		var n struct {
+			ConsumerPID string `json:"consumer_pid"`
+		}
+		if err := cc.Do(ctx, "POST", "/api/v1/peers/negotiations", map[string]string{"participant": a.self.ParticipantID, "dataset_id": dataset, "offer_id": manual.ID}, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n.ConsumerPID
+	}
+	remoteState := func(pid string, want string) map[string]any {
+		var got map[string]any
+		for range 100 {
+			got = nil
+			cc.Do(ctx, "GET", "/api/v1/peers/negotiations/"+pid, nil, &got)
+			if got["state"] == want {
+				return got
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("negotiation %s on the consumer's node: %v, want %s", pid, got["state"], want)
+		return nil
+	}
+	providerSide := func() []map[string]any {
+		var list struct{ Negotiations []map[string]any }
+		pc.Do(ctx, "GET", "/api/v1/negotiations", nil, &list)
+		return list.Negotiations
+	}
+	// 1. Manual approval: waits in REQUESTED until the provider approves.
+	pid1 := start()
+	remoteState(pid1, "REQUESTED")
+	negs := providerSide()
+	if len(negs) != 1 || negs[0]["state"] != "REQUESTED" {
+		t.Fatalf("provider side: %v", negs)
+	}
+	if _, err := pc.NegotiationAction(ctx, negs[0]["id"].(string), "approve", ""); err != nil {
+		t.Fatal(err)
+	}
+	remoteState(pid1, "FINALIZED")
+	// 2. The consumer terminates a second negotiation; the provider sees why.
+	pid2 := start()
+	remoteState(pid2, "REQUESTED")
+	if err := cc.Do(ctx, "POST", "/api/v1/peers/negotiations/"+pid2+"/terminate", map[string]string{"reason": "budget cut"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var seen bool
+	for range 100 {
+		for _, n := range providerSide() {
+			if n["state"] == "TERMINATED" && strings.Contains(fmt.Sprint(n["reason"]), "budget cut") {
+				seen = true
+			}
+		}
+		if seen {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !seen {
+		t.Fatalf("the provider did not see the consumer's termination: %v", providerSide())
+	}
+	// 3. The provider terminates a third; the consumer sees why.
+	pid3 := start()
+	remoteState(pid3, "REQUESTED")
+	for _, n := range providerSide() {
+		if n["state"] == "REQUESTED" {
+			if _, err := pc.NegotiationAction(ctx, n["id"].(string), "terminate", "dataset withdrawn"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got := remoteState(pid3, "TERMINATED")
+	if !strings.Contains(fmt.Sprint(got["reason"]), "dataset withdrawn") {
+		t.Fatalf("consumer-side reason: %v", got)
+	}
 }

@@ -228,6 +228,9 @@ func (x *exchange) enableDSP(ctx context.Context, operator party.Org, addr strin
 	x.server.API.Negotiate = h.Negotiate
 	x.server.API.Transfer = h.Transfer
 	x.server.API.Pull = h.Pull
+	x.server.API.Notify = h.Notify
+	x.server.API.TerminateWithPeer = h.TerminateWithPeer
+	x.contracts.Node = &contract.Node{Participant: pid, Key: key}
 	return nil
 }
 

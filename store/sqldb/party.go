@@ -54,13 +54,13 @@ func (s *DB) CreateOrg(ctx context.Context, org party.Org, key ed25519.PrivateKe
 	})
 }
 
-const orgCols = `id, name, uscc, roles, public_key, created_at`
+const orgCols = `id, name, uscc, roles, public_key, created_at, peer`
 
 func scanOrg(sc interface{ Scan(...any) error }) (party.Org, error) {
 	var o party.Org
 	var roles string
 	var created int64
-	if err := sc.Scan(&o.ID, &o.Name, &o.USCC, &roles, &o.PublicKey, &created); err != nil {
+	if err := sc.Scan(&o.ID, &o.Name, &o.USCC, &roles, &o.PublicKey, &created, &o.Peer); err != nil {
 		return o, err
 	}
 	o.CreatedAt = fromMicros(created)
