@@ -88,6 +88,8 @@ type Store interface {
 
 	TransferStore
 	DutyStore
+	// RecordEvents stores events that accompany no other change (a refused use).
+	RecordEvents(ctx context.Context, events []dx.Event) error
 	RemoteStore
 	RemoteTransferStore
 }

@@ -393,6 +393,7 @@ func (s *Service) Use(ctx context.Context, assetID, versionID, channel, purpose 
 		for _, r := range dec.Reasons {
 			reasons = append(reasons, fmt.Sprintf("%s: %s", rec.ID, r))
 		}
+		s.recordDenial(ctx, p, rec.ID, channel, dec.Reasons)
 	}
 	return "", &dx.Error{Code: dx.EForbidden, Details: map[string]any{"reasons": reasons},
 		Message: "协议不允许这次使用 / no agreement allows this use: " + strings.Join(reasons, "; ")}
@@ -483,4 +484,13 @@ func (s *Service) move(ctx context.Context, p dx.Principal, n Negotiation, m Mes
 	}
 	ev := dx.NewEvent(now, p, "negotiation."+strings.ToLower(string(next)), n.ID, payload)
 	return n, s.Store.UpdateNegotiation(ctx, n, from, nil, []dx.Event{ev})
+}
+
+// recordDenial writes a refused use as an audit event of its own (the refusal changes
+// nothing else). A failure to record it is logged, not returned: the use stays refused.
+func (s *Service) recordDenial(ctx context.Context, p dx.Principal, agreementID, channel string, reasons []string) {
+	ev := dx.NewEvent(s.now(), p, "agreement.denied", agreementID, map[string]any{"channel": channel, "reasons": reasons})
+	if err := s.Store.RecordEvents(ctx, []dx.Event{ev}); err != nil {
+		s.Log.Error("cannot record a refused use", "agreement", agreementID, "err", err)
+	}
 }

@@ -105,6 +105,7 @@ func (s *Service) RequestTransfer(ctx context.Context, agreementID, format, purp
 		return t, addr, err
 	}
 	if !dec.Allow {
+		s.recordDenial(ctx, p, rec.ID, "download", dec.Reasons)
 		code := "usage-denied"
 		if strings.Contains(strings.Join(dec.Reasons, " "), "count") {
 			code = "usage-exhausted"

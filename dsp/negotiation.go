@@ -163,14 +163,26 @@ func (h *Handler) callbackEvents(w http.ResponseWriter, r *http.Request, peer Pe
 	return nil
 }
 
-// dispatch sends a message to a peer's endpoint right away, in the background. (A
-// persistent outbox with retries is the next step; see docs/plan-federation.md.)
+// dispatch sends a message to a peer's endpoint right away, in the background, retrying
+// failures that may pass (connection errors, 5xx) with backoff from 0.5 s for about a
+// minute; a refusal (4xx) is final. (A persistent outbox that survives restarts is the
+// next step; see docs/plan-federation.md.)
 func (h *Handler) dispatch(url string, msg any) {
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := h.client().DoURL(ctx, "POST", url, msg, nil); err != nil {
-			h.Log.Error("dsp message not delivered", "url", url, "err", err)
+		delay := 500 * time.Millisecond
+		for attempt := 1; ; attempt++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err := h.client().DoURL(ctx, "POST", url, msg, nil)
+			cancel()
+			if err == nil {
+				return
+			}
+			if code := dx.ErrorCode(err); code != dx.EInternal || attempt == 8 {
+				h.Log.Error("dsp message not delivered", "url", url, "attempts", attempt, "err", err)
+				return
+			}
+			time.Sleep(delay)
+			delay *= 2
 		}
 	}()
 }

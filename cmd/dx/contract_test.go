@@ -165,7 +165,7 @@ func testContracts(t *testing.T, db string) {
 		count[e.Action]++
 	}
 	for action, n := range map[string]int{"offer.create": 3, "negotiation.requested": 4, "negotiation.finalized": 3, "agreement.create": 3,
-		"agreement.use": 4, "agreement.revoke": 1, "negotiation.terminated": 1} {
+		"agreement.use": 4, "agreement.revoke": 1, "negotiation.terminated": 1, "agreement.denied": 4} {
 		if count[action] != n {
 			t.Errorf("%d %s events, want %d (%v)", count[action], action, n, count)
 		}
