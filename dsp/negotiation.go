@@ -26,6 +26,7 @@ func (h *Handler) registerNegotiation(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("POST "+BasePath+"/negotiations/request", h.signed(h.negotiationRequest))
 	mux.HandleFunc("GET "+BasePath+"/negotiations/{pid}", h.signed(h.negotiationGet))
+	mux.HandleFunc("GET "+BasePath+"/callback/negotiations/{pid}", h.signed(h.callbackGet))
 	mux.HandleFunc("POST "+BasePath+"/negotiations/{pid}/agreement/verification", h.signed(h.negotiationVerification))
 	mux.HandleFunc("POST "+BasePath+"/callback/negotiations/{pid}/agreement", h.signed(h.callbackAgreement))
 	mux.HandleFunc("POST "+BasePath+"/callback/negotiations/{pid}/events", h.signed(h.callbackEvents))
@@ -328,4 +329,16 @@ func (h *Handler) TerminateWithPeer(ctx context.Context, consumerPID, reason str
 		h.dispatch(strings.TrimRight(peer.URL, "/")+BasePath+"/negotiations/"+rn.ProviderPID+"/termination", terminationJSON(rn.ProviderPID, rn.ConsumerPID, reason))
 	}
 	return rn, nil
+}
+
+// callbackGet answers a provider's GET of a consumer-side negotiation (the TCK checks
+// states this way).
+func (h *Handler) callbackGet(w http.ResponseWriter, r *http.Request, peer Peer, _ []byte) error {
+	pid := r.PathValue("pid")
+	rn, err := h.Contracts.Store.Remote(r.Context(), pid)
+	if err != nil || rn.Peer != peer.ParticipantID {
+		return negError{dx.Errorf(dx.ENotFound, "协商不存在 / negotiation not found"), "urn:dx:unknown", pid, ""}
+	}
+	writeJSON(w, 200, ack(rn.ProviderPID, pid, rn.State))
+	return nil
 }
