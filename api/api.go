@@ -40,6 +40,8 @@ type API struct {
 	Pull      func(ctx context.Context, t contract.RemoteTransfer, format string, w http.ResponseWriter) error
 	// Notify tells a remote consumer about a provider-side step (agreement, termination).
 	Notify func(ctx context.Context, n contract.Negotiation)
+	// NotifyTransfer tells a remote consumer about a provider-side transfer step.
+	NotifyTransfer func(ctx context.Context, t contract.Transfer, addr contract.DataAddress)
 	// TerminateWithPeer ends a consumer-side negotiation with a peer and tells the peer.
 	TerminateWithPeer func(ctx context.Context, consumerPID, reason string) (contract.RemoteNegotiation, error)
 	// Contracts serves offers, negotiations and agreements; nil leaves them out.

@@ -269,6 +269,9 @@ func (a *API) changeTransfer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if a.NotifyTransfer != nil {
+		a.NotifyTransfer(r.Context(), t, addr)
+	}
 	writeJSON(w, 200, transferView(t, addr))
 	return nil
 }

@@ -3,6 +3,7 @@ package contract
 import (
 	"context"
 	"crypto/ed25519"
+	"strings"
 	"time"
 
 	"github.com/dxexchange/dx"
@@ -35,13 +36,57 @@ type RemoteTransferStore interface {
 // PeerTransfer handles a peer's TransferRequestMessage on the provider's node: the
 // agreement must be the peer's; the transfer starts at once (one counted use) and its data
 // address is returned for the TransferStartMessage.
-func (s *Service) PeerTransfer(ctx context.Context, peer string, peerKey ed25519.PublicKey, consumerPID, agreementID, format string) (Transfer, DataAddress, error) {
-	orgID, err := s.Store.PeerOrg(ctx, peer, peerKey, s.now())
+func (s *Service) PeerTransfer(ctx context.Context, peer string, peerKey ed25519.PublicKey, consumerPID, agreementID, format, callback string) (Transfer, DataAddress, error) {
+	pctx, err := s.asPeer(ctx, peer, peerKey)
 	if err != nil {
 		return Transfer{}, DataAddress{}, err
 	}
-	pctx := dx.WithPrincipal(ctx, dx.Principal{OrgID: orgID, Roles: []string{dx.RoleConsumer}, Scopes: []string{dx.ScopeRead, dx.ScopeWrite}})
-	return s.RequestTransfer(pctx, agreementID, format, "", consumerPID)
+	return s.requestTransfer(pctx, agreementID, format, "", consumerPID, callback)
+}
+
+// asPeer returns ctx acting as the organisation that stands for a peer participant.
+func (s *Service) asPeer(ctx context.Context, peer string, peerKey ed25519.PublicKey) (context.Context, error) {
+	orgID, err := s.Store.PeerOrg(ctx, peer, peerKey, s.now())
+	if err != nil {
+		return ctx, err
+	}
+	return dx.WithPrincipal(ctx, dx.Principal{OrgID: orgID, Roles: []string{dx.RoleConsumer}, Scopes: []string{dx.ScopeRead, dx.ScopeWrite}}), nil
+}
+
+// PeerChangeTransfer applies a remote consumer's suspension, start (resume), completion
+// or termination on the provider's node.
+func (s *Service) PeerChangeTransfer(ctx context.Context, peer string, peerKey ed25519.PublicKey, transferID, action, reason string) (Transfer, DataAddress, error) {
+	pctx, err := s.asPeer(ctx, peer, peerKey)
+	if err != nil {
+		return Transfer{}, DataAddress{}, err
+	}
+	return s.ChangeTransfer(pctx, transferID, action, reason)
+}
+
+// PeerTransferState returns a transfer a remote consumer asks about.
+func (s *Service) PeerTransferState(ctx context.Context, peer string, peerKey ed25519.PublicKey, transferID string) (Transfer, error) {
+	pctx, err := s.asPeer(ctx, peer, peerKey)
+	if err != nil {
+		return Transfer{}, err
+	}
+	return s.Transfer(pctx, transferID)
+}
+
+// OnTransferChange handles the provider's suspension, completion or termination of a
+// transfer on the consumer's node.
+func (s *Service) OnTransferChange(ctx context.Context, peer, consumerPID string, m TransferMessage, reason string) (t RemoteTransfer, err error) {
+	if t, err = s.Store.RemoteTransfer(ctx, consumerPID); err != nil || t.Peer != peer {
+		return RemoteTransfer{}, transferNotFound(consumerPID)
+	}
+	from := t.State
+	next, err := NextTransfer(from, m, true)
+	if err != nil || next == from {
+		return t, err
+	}
+	t.State, t.Reason, t.UpdatedAt = next, reason, s.now()
+	t.Token = "" // only a start message brings a token
+	ev := dx.NewEvent(t.UpdatedAt, dx.Principal{OrgID: t.OrgID}, "remote.transfer."+strings.ToLower(string(next)), t.ConsumerPID, map[string]any{"peer": peer, "reason": reason})
+	return t, s.Store.UpdateRemoteTransfer(ctx, t, from, []dx.Event{ev})
 }
 
 // StartRemoteTransfer records, on the consumer's node, a transfer to request from a peer

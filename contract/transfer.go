@@ -85,6 +85,7 @@ type Transfer struct {
 	TokenHash    string        `json:"-"`
 	TokenExpires time.Time     `json:"token_expires"`
 	Reason       string        `json:"reason,omitempty"`
+	Callback     string        `json:"callback,omitempty"` // a remote consumer's DSP callback address
 	CreatedAt    time.Time     `json:"created_at"`
 	UpdatedAt    time.Time     `json:"updated_at"`
 }

@@ -31,6 +31,10 @@ func transferNotFound(id string) error {
 // requests it takes), then the transfer is STARTED with a fresh data-plane token. A
 // repeated request with the same consumerPID returns the same transfer with a new token.
 func (s *Service) RequestTransfer(ctx context.Context, agreementID, format, purpose, consumerPID string) (t Transfer, addr DataAddress, err error) {
+	return s.requestTransfer(ctx, agreementID, format, purpose, consumerPID, "")
+}
+
+func (s *Service) requestTransfer(ctx context.Context, agreementID, format, purpose, consumerPID, callback string) (t Transfer, addr DataAddress, err error) {
 	defer dx.WrapOp(&err, "contract.RequestTransfer")
 	p, err := dx.PrincipalFrom(ctx)
 	if err != nil {
@@ -74,7 +78,7 @@ func (s *Service) RequestTransfer(ctx context.Context, agreementID, format, purp
 	token, hash := newDataToken()
 	t = Transfer{ID: NewUUID(), ConsumerPID: consumerPID, AgreementID: rec.ID, AssetID: a.ID, VersionID: v.ID, Version: v.Number,
 		ProviderID: rec.ProviderID, ConsumerID: p.OrgID, Format: format, Purpose: purpose, State: TransferStarted,
-		TokenHash: hash, TokenExpires: now.Add(TokenTTL), CreatedAt: now, UpdatedAt: now}
+		TokenHash: hash, TokenExpires: now.Add(TokenTTL), Callback: callback, CreatedAt: now, UpdatedAt: now}
 	decider, err := Compile(rec.Agreement)
 	if err != nil {
 		return t, addr, err

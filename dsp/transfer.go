@@ -24,6 +24,13 @@ func (h *Handler) registerTransfer(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("POST "+BasePath+"/transfers/request", h.signed(h.transferRequest))
 	mux.HandleFunc("POST "+BasePath+"/callback/transfers/{pid}/start", h.signed(h.callbackTransferStart))
+	mux.HandleFunc("GET "+BasePath+"/transfers/{pid}", h.signed(h.transferGet))
+	for _, kind := range []string{"start", "completion", "termination", "suspension"} {
+		mux.HandleFunc("POST "+BasePath+"/transfers/{pid}/"+kind, h.signed(h.transferChange(kind)))
+		if kind != "start" {
+			mux.HandleFunc("POST "+BasePath+"/callback/transfers/{pid}/"+kind, h.signed(h.callbackTransferChange(kind)))
+		}
+	}
 }
 
 func transferAck(providerPID, consumerPID string, state contract.TransferState) map[string]any {
@@ -42,22 +49,102 @@ func (h *Handler) transferRequest(w http.ResponseWriter, r *http.Request, peer P
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "TransferRequestMessage" || msg.ConsumerPID == "" || msg.AgreementID == "" || msg.Callback == "" {
 		return fail(dx.Errorf(dx.EInvalid, "需要 TransferRequestMessage / expected a TransferRequestMessage with consumerPid, agreementId, format and callbackAddress"))
 	}
-	t, addr, err := h.Contracts.PeerTransfer(r.Context(), peer.ParticipantID, peer.PublicKey, msg.ConsumerPID, msg.AgreementID, msg.Format)
+	t, addr, err := h.Contracts.PeerTransfer(r.Context(), peer.ParticipantID, peer.PublicKey, msg.ConsumerPID, msg.AgreementID, msg.Format, strings.TrimRight(msg.Callback, "/"))
 	if err != nil {
 		return fail(err)
 	}
 	writeJSON(w, 201, transferAck(t.ID, t.ConsumerPID, contract.TransferRequested))
 	if addr.Token != "" {
-		start := map[string]any{"@context": []string{Context}, "@type": "TransferStartMessage", "providerPid": t.ID, "consumerPid": t.ConsumerPID,
-			"dataAddress": map[string]any{"@type": "DataAddress", "endpointType": EndpointTypeHTTP, "endpoint": h.PublicURL + addr.Endpoint,
-				"endpointProperties": []any{
-					map[string]any{"@type": "EndpointProperty", "name": "authorization", "value": addr.Token},
-					map[string]any{"@type": "EndpointProperty", "name": "authType", "value": "bearer"},
-					map[string]any{"@type": "EndpointProperty", "name": extExpiresAt, "value": addr.ExpiresAt.Format(time.RFC3339)},
-				}}}
-		h.dispatch(strings.TrimRight(msg.Callback, "/")+"/transfers/"+t.ConsumerPID+"/start", start)
+		h.sendStart(t, addr)
 	}
 	return nil
+}
+
+// sendStart sends a TransferStartMessage with a fresh data address to the consumer.
+func (h *Handler) sendStart(t contract.Transfer, addr contract.DataAddress) {
+	start := map[string]any{"@context": []string{Context}, "@type": "TransferStartMessage", "providerPid": t.ID, "consumerPid": t.ConsumerPID,
+		"dataAddress": map[string]any{"@type": "DataAddress", "endpointType": EndpointTypeHTTP, "endpoint": h.PublicURL + addr.Endpoint,
+			"endpointProperties": []any{
+				map[string]any{"@type": "EndpointProperty", "name": "authorization", "value": addr.Token},
+				map[string]any{"@type": "EndpointProperty", "name": "authType", "value": "bearer"},
+				map[string]any{"@type": "EndpointProperty", "name": extExpiresAt, "value": addr.ExpiresAt.Format(time.RFC3339)},
+			}}}
+	h.dispatch(t.Callback+"/transfers/"+t.ConsumerPID+"/start", start)
+}
+
+// transferChanges maps the provider's transfer endpoints to actions and message types.
+var transferChanges = map[string]struct {
+	action, typ string
+	msg         contract.TransferMessage
+}{
+	"start":       {"resume", "TransferStartMessage", contract.TMsgStart},
+	"completion":  {"complete", "TransferCompletionMessage", contract.TMsgCompletion},
+	"termination": {"terminate", "TransferTerminationMessage", contract.TMsgTermination},
+	"suspension":  {"suspend", "TransferSuspensionMessage", contract.TMsgSuspension},
+}
+
+type transferChangeMsg struct {
+	Type        string `json:"@type"`
+	ProviderPID string `json:"providerPid"`
+	ConsumerPID string `json:"consumerPid"`
+	Code        string `json:"code"`
+	Reason      []any  `json:"reason"`
+}
+
+func (m transferChangeMsg) text() string {
+	return terminationMsg{Code: m.Code, Reason: m.Reason}.text()
+}
+
+// transferChange handles a consumer's start (resume), completion, termination or
+// suspension on the provider's node.
+func (h *Handler) transferChange(kind string) func(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
+	c := transferChanges[kind]
+	return func(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
+		var msg transferChangeMsg
+		pid := r.PathValue("pid")
+		fail := func(err error) error { return negError{err, pid, msg.ConsumerPID, "TransferError"} }
+		if err := json.Unmarshal(body, &msg); err != nil || msg.Type != c.typ || msg.ProviderPID != pid {
+			return fail(dx.Errorf(dx.EInvalid, "需要 %s / expected a %s for %s", c.typ, c.typ, pid))
+		}
+		t, addr, err := h.Contracts.PeerChangeTransfer(r.Context(), peer.ParticipantID, peer.PublicKey, pid, c.action, msg.text())
+		if err != nil {
+			return fail(err)
+		}
+		writeJSON(w, 200, transferAck(t.ID, t.ConsumerPID, t.State))
+		if addr.Token != "" && t.Callback != "" {
+			h.sendStart(t, addr)
+		}
+		return nil
+	}
+}
+
+func (h *Handler) transferGet(w http.ResponseWriter, r *http.Request, peer Peer, _ []byte) error {
+	t, err := h.Contracts.PeerTransferState(r.Context(), peer.ParticipantID, peer.PublicKey, r.PathValue("pid"))
+	if err != nil {
+		return negError{err, r.PathValue("pid"), "urn:dx:unknown", "TransferError"}
+	}
+	writeJSON(w, 200, transferAck(t.ID, t.ConsumerPID, t.State))
+	return nil
+}
+
+// callbackTransferChange handles the provider's completion, termination or suspension
+// on the consumer's node.
+func (h *Handler) callbackTransferChange(kind string) func(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
+	c := transferChanges[kind]
+	return func(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
+		var msg transferChangeMsg
+		pid := r.PathValue("pid")
+		fail := func(err error) error { return negError{err, msg.ProviderPID, pid, "TransferError"} }
+		if err := json.Unmarshal(body, &msg); err != nil || msg.Type != c.typ || msg.ConsumerPID != pid {
+			return fail(dx.Errorf(dx.EInvalid, "需要 %s / expected a %s for %s", c.typ, c.typ, pid))
+		}
+		t, err := h.Contracts.OnTransferChange(r.Context(), peer.ParticipantID, pid, c.msg, msg.text())
+		if err != nil {
+			return fail(err)
+		}
+		writeJSON(w, 200, transferAck(msg.ProviderPID, pid, t.State))
+		return nil
+	}
 }
 
 func (h *Handler) callbackTransferStart(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
@@ -142,4 +229,28 @@ func (h *Handler) Pull(ctx context.Context, t contract.RemoteTransfer, format st
 	w.WriteHeader(resp.StatusCode)
 	_, err = io.Copy(w, resp.Body)
 	return err
+}
+
+// NotifyTransfer tells a remote consumer what its provider-side transfer t just did
+// through the management API: a new start (with the new data address), a suspension, a
+// completion or a termination. Local transfers need nothing.
+func (h *Handler) NotifyTransfer(ctx context.Context, t contract.Transfer, addr contract.DataAddress) {
+	if t.Callback == "" {
+		return
+	}
+	if t.State == contract.TransferStarted {
+		if addr.Token != "" {
+			h.sendStart(t, addr)
+		}
+		return
+	}
+	kind := map[contract.TransferState]string{contract.TransferSuspended: "suspension", contract.TransferCompleted: "completion", contract.TransferTerminated: "termination"}[t.State]
+	if kind == "" {
+		return
+	}
+	msg := map[string]any{"@context": []string{Context}, "@type": transferChanges[kind].typ, "providerPid": t.ID, "consumerPid": t.ConsumerPID}
+	if kind != "completion" && t.Reason != "" {
+		msg["reason"] = []string{t.Reason}
+	}
+	h.dispatch(t.Callback+"/transfers/"+t.ConsumerPID+"/"+kind, msg)
 }

@@ -289,3 +289,172 @@ func TestCN_RepeatedRequest(t *testing.T) {
 }
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// agreed runs CN 01-04 and returns the agreement ID.
+func (k *tck) agreed(offerID, consumerPID string) string {
+	k.t.Helper()
+	if code, ack := k.request(offerID, consumerPID); code != 201 {
+		k.t.Fatalf("request: %d %v", code, ack)
+	}
+	var agreement map[string]any
+	for range 100 {
+		k.mu.Lock()
+		for _, m := range k.inbox {
+			if m["@type"] == "ContractAgreementMessage" && m["consumerPid"] == consumerPID {
+				agreement = m
+			}
+		}
+		k.mu.Unlock()
+		if agreement != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if agreement == nil {
+		k.t.Fatal("no agreement")
+	}
+	pid := agreement["providerPid"].(string)
+	raw, _ := json.Marshal(map[string]any{"agreement": agreement["agreement"], "signatures": agreement[dxSignatures]})
+	sig := signAgreement(k.t, raw, k.self.ParticipantID, k.key)
+	if code, out := k.send("POST", "/negotiations/"+pid+"/agreement/verification", map[string]any{"@context": []string{dsp.Context},
+		"@type": "ContractAgreementVerificationMessage", "providerPid": pid, "consumerPid": consumerPID, dxSignature: sig}); code != 200 {
+		k.t.Fatalf("verification: %d %v", code, out)
+	}
+	return agreement["agreement"].(map[string]any)["@id"].(string)
+}
+
+// startTransfer requests a pull transfer and returns the provider PID from the node's
+// start message.
+func (k *tck) startTransfer(agreementID, consumerPID string) (string, map[string]any) {
+	k.t.Helper()
+	msg := map[string]any{"@context": []string{dsp.Context}, "@type": "TransferRequestMessage", "consumerPid": consumerPID, "agreementId": agreementID,
+		"format": "HttpData-PULL", "callbackAddress": k.cb.URL}
+	k.validate("transfer/transfer-request-message-schema.json", msg)
+	code, ack := k.send("POST", "/transfers/request", msg)
+	k.validate("transfer/transfer-process-schema.json", ack)
+	if code != 201 {
+		k.t.Fatalf("transfer request: %d %v", code, ack)
+	}
+	var start map[string]any
+	for range 100 {
+		k.mu.Lock()
+		for _, m := range k.inbox {
+			if m["@type"] == "TransferStartMessage" && m["consumerPid"] == consumerPID {
+				start = m
+			}
+		}
+		k.mu.Unlock()
+		if start != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if start == nil {
+		k.t.Fatal("no TransferStartMessage")
+	}
+	k.validate("transfer/transfer-start-message-schema.json", start)
+	return start["providerPid"].(string), start
+}
+
+func (k *tck) transferState(pid string) string {
+	k.t.Helper()
+	code, out := k.send("GET", "/transfers/"+pid, nil)
+	if code != 200 {
+		k.t.Fatalf("GET transfer: %d %v", code, out)
+	}
+	k.validate("transfer/transfer-process-schema.json", out)
+	return out["state"].(string)
+}
+
+func (k *tck) transferMsg(pid, consumerPID, kind, typ string) (int, map[string]any) {
+	msg := map[string]any{"@context": []string{dsp.Context}, "@type": typ, "providerPid": pid, "consumerPid": consumerPID}
+	if kind == "termination" || kind == "suspension" {
+		msg["code"], msg["reason"] = "tck", []any{map[string]any{"message": "from the TCK"}}
+	}
+	return k.send("POST", "/transfers/"+pid+"/"+kind, msg)
+}
+
+// TestTP_02: the TCK (as consumer) terminates a started transfer (02-01), completes one
+// (02-02), suspends and resumes then completes one (02-04); after a terminal state start,
+// suspension and completion are refused (03-04 … 03-06).
+func TestTP_02(t *testing.T) {
+	k, auto, _ := newTCK(t)
+	agreement := k.agreed(auto, "urn:uuid:tp-cn")
+	// 02-01
+	pid, start := k.startTransfer(agreement, "urn:uuid:tp-02-01")
+	if k.transferState(pid) != "STARTED" || start["dataAddress"] == nil {
+		t.Fatal("not STARTED with a data address")
+	}
+	if code, out := k.transferMsg(pid, "urn:uuid:tp-02-01", "termination", "TransferTerminationMessage"); code != 200 {
+		t.Fatalf("termination: %d %v", code, out)
+	}
+	if k.transferState(pid) != "TERMINATED" {
+		t.Fatal("not TERMINATED")
+	}
+	for _, x := range [][2]string{{"start", "TransferStartMessage"}, {"suspension", "TransferSuspensionMessage"}, {"completion", "TransferCompletionMessage"}} {
+		code, e := k.transferMsg(pid, "urn:uuid:tp-02-01", x[0], x[1])
+		if code < 400 || code >= 500 || code == 404 {
+			t.Fatalf("%s after TERMINATED: %d %v", x[0], code, e)
+		}
+		k.validate("transfer/transfer-error-schema.json", e)
+	}
+	// 02-02
+	pid, _ = k.startTransfer(agreement, "urn:uuid:tp-02-02")
+	if code, out := k.transferMsg(pid, "urn:uuid:tp-02-02", "completion", "TransferCompletionMessage"); code != 200 || k.transferState(pid) != "COMPLETED" {
+		t.Fatalf("completion: %d %v", code, out)
+	}
+	// 02-04: suspend, resume (a new start message with a new token), complete.
+	pid, first := k.startTransfer(agreement, "urn:uuid:tp-02-04")
+	if code, out := k.transferMsg(pid, "urn:uuid:tp-02-04", "suspension", "TransferSuspensionMessage"); code != 200 || k.transferState(pid) != "SUSPENDED" {
+		t.Fatalf("suspension: %d %v", code, out)
+	}
+	k.mu.Lock()
+	k.inbox = nil
+	k.mu.Unlock()
+	if code, out := k.transferMsg(pid, "urn:uuid:tp-02-04", "start", "TransferStartMessage"); code != 200 || k.transferState(pid) != "STARTED" {
+		t.Fatalf("resume: %d %v", code, out)
+	}
+	_, second := k.startTransferAwait("urn:uuid:tp-02-04")
+	if mustJSON(second["dataAddress"]) == mustJSON(first["dataAddress"]) {
+		t.Fatal("resume did not issue a new data address")
+	}
+	if code, out := k.transferMsg(pid, "urn:uuid:tp-02-04", "completion", "TransferCompletionMessage"); code != 200 || k.transferState(pid) != "COMPLETED" {
+		t.Fatalf("completion after resume: %d %v", code, out)
+	}
+}
+
+// startTransferAwait waits for another TransferStartMessage for consumerPID.
+func (k *tck) startTransferAwait(consumerPID string) (string, map[string]any) {
+	k.t.Helper()
+	for range 100 {
+		k.mu.Lock()
+		for _, m := range k.inbox {
+			if m["@type"] == "TransferStartMessage" && m["consumerPid"] == consumerPID {
+				k.mu.Unlock()
+				k.validate("transfer/transfer-start-message-schema.json", m)
+				return m["providerPid"].(string), m
+			}
+		}
+		k.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	k.t.Fatal("no new TransferStartMessage")
+	return "", nil
+}
+
+// TestTP_01_02: the node (as provider) completes a started transfer through its
+// management API and tells the consumer.
+func TestTP_01_02(t *testing.T) {
+	k, auto, _ := newTCK(t)
+	agreement := k.agreed(auto, "urn:uuid:tp-cn-2")
+	pid, _ := k.startTransfer(agreement, "urn:uuid:tp-01-02")
+	var out map[string]any
+	if err := k.provider.Do(context.Background(), "POST", "/api/v1/transfers/"+pid+"/complete", map[string]string{}, &out); err != nil {
+		t.Fatal(err)
+	}
+	msg := k.await("TransferCompletionMessage")
+	k.validate("transfer/transfer-completion-message-schema.json", msg)
+	if k.transferState(pid) != "COMPLETED" {
+		t.Fatal("not COMPLETED")
+	}
+}

@@ -229,6 +229,7 @@ func (x *exchange) enableDSP(ctx context.Context, operator party.Org, addr strin
 	x.server.API.Transfer = h.Transfer
 	x.server.API.Pull = h.Pull
 	x.server.API.Notify = h.Notify
+	x.server.API.NotifyTransfer = h.NotifyTransfer
 	x.server.API.TerminateWithPeer = h.TerminateWithPeer
 	x.contracts.Node = &contract.Node{Participant: pid, Key: key}
 	return nil

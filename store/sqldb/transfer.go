@@ -9,14 +9,14 @@ import (
 	"github.com/dxexchange/dx/policy"
 )
 
-const transferCols = `id, consumer_pid, agreement_id, asset_id, version_id, version_number, provider_id, consumer_id, format, purpose, state, token_hash, token_expires, reason, created_at, updated_at`
+const transferCols = `id, consumer_pid, agreement_id, asset_id, version_id, version_number, provider_id, consumer_id, format, purpose, state, token_hash, token_expires, reason, created_at, updated_at, callback`
 
 func scanTransfer(sc interface{ Scan(...any) error }) (contract.Transfer, error) {
 	var t contract.Transfer
 	var state string
 	var expires, created, updated int64
 	err := sc.Scan(&t.ID, &t.ConsumerPID, &t.AgreementID, &t.AssetID, &t.VersionID, &t.Version, &t.ProviderID, &t.ConsumerID,
-		&t.Format, &t.Purpose, &state, &t.TokenHash, &expires, &t.Reason, &created, &updated)
+		&t.Format, &t.Purpose, &state, &t.TokenHash, &expires, &t.Reason, &created, &updated, &t.Callback)
 	t.State, t.TokenExpires, t.CreatedAt, t.UpdatedAt = contract.TransferState(state), fromMicros(expires), fromMicros(created), fromMicros(updated)
 	return t, err
 }
@@ -37,9 +37,9 @@ func (s *DB) StartTransfer(ctx context.Context, t contract.Transfer, decide func
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE agreements SET uses = uses + 1 WHERE id = ?`), t.AgreementID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO transfers (`+transferCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO transfers (`+transferCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			t.ID, t.ConsumerPID, t.AgreementID, t.AssetID, t.VersionID, t.Version, t.ProviderID, t.ConsumerID, t.Format, t.Purpose,
-			string(t.State), t.TokenHash, micros(t.TokenExpires), t.Reason, micros(t.CreatedAt), micros(t.UpdatedAt)); err != nil {
+			string(t.State), t.TokenHash, micros(t.TokenExpires), t.Reason, micros(t.CreatedAt), micros(t.UpdatedAt), t.Callback); err != nil {
 			return err
 		}
 		return s.insertEvents(ctx, tx, events)
