@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -302,28 +303,22 @@ func (a *API) transferData(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) counterOffer(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		Policy json.RawMessage `json:"policy"`
-	}
-	if err := a.decode(w, r, &req); err != nil {
-		return err
-	}
-	n, err := a.Contracts.CounterOffer(r.Context(), r.PathValue("id"), req.Policy)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, negotiationView(n))
-	return nil
+	return a.newTerms(w, r, a.Contracts.CounterOffer)
 }
 
 func (a *API) counterRequest(w http.ResponseWriter, r *http.Request) error {
+	return a.newTerms(w, r, a.Contracts.Counter)
+}
+
+// newTerms answers a negotiation step that brings new terms ({"policy": …}).
+func (a *API) newTerms(w http.ResponseWriter, r *http.Request, step func(ctx context.Context, id string, raw []byte) (contract.Negotiation, error)) error {
 	var req struct {
 		Policy json.RawMessage `json:"policy"`
 	}
 	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
-	n, err := a.Contracts.Counter(r.Context(), r.PathValue("id"), req.Policy)
+	n, err := step(r.Context(), r.PathValue("id"), req.Policy)
 	if err != nil {
 		return err
 	}
