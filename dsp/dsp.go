@@ -42,8 +42,12 @@ type Handler struct {
 	PublicURL     string             // the node's root as peers reach it, e.g. http://127.0.0.1:8081
 	PeersFile     string             // JSON list of Peer; re-read when it changes
 	Nonces        NonceStore
-	Catalog       catalog.Store
-	Offers        interface {
+	// Events records every DSP message in and out as an audit event (store.Store does).
+	Events interface {
+		RecordEvents(ctx context.Context, events []dx.Event) error
+	}
+	Catalog catalog.Store
+	Offers  interface {
 		Offers(ctx context.Context, assetID string) ([]contract.Offer, error)
 	}
 	Assets interface {
@@ -132,9 +136,37 @@ func (h *Handler) signed(next func(w http.ResponseWriter, r *http.Request, peer 
 			h.fail(w, r, err)
 			return
 		}
-		if err := next(w, r, peer, body); err != nil {
+		err = next(w, r, peer, body)
+		if err != nil {
 			h.fail(w, r, err)
 		}
+		h.record("dsp.in", r.Method+" "+r.URL.Path, peer.ParticipantID, body, err)
+	}
+}
+
+// record writes a DSP message as an audit event: its type and process IDs, the peer, and
+// whether it was accepted (never the message's terms or tokens).
+func (h *Handler) record(action, target, peer string, body []byte, failure error) {
+	if h.Events == nil {
+		return
+	}
+	var head struct {
+		Type        string `json:"@type"`
+		ProviderPID string `json:"providerPid"`
+		ConsumerPID string `json:"consumerPid"`
+	}
+	json.Unmarshal(body, &head)
+	payload := map[string]any{"target": target, "peer": peer, "type": head.Type, "provider_pid": head.ProviderPID, "consumer_pid": head.ConsumerPID, "ok": failure == nil}
+	if failure != nil {
+		payload["code"] = dx.ErrorCode(failure)
+	}
+	subject := head.ConsumerPID
+	if subject == "" {
+		subject = target
+	}
+	ev := dx.NewEvent(h.Clock.Now(), dx.Principal{}, action, subject, payload)
+	if err := h.Events.RecordEvents(context.Background(), []dx.Event{ev}); err != nil {
+		h.Log.Error("cannot record a DSP message", "err", err)
 	}
 }
 

@@ -176,10 +176,12 @@ func (h *Handler) dispatch(url string, msg any) {
 			err := h.client().DoURL(ctx, "POST", url, msg, nil)
 			cancel()
 			if err == nil {
+				h.record("dsp.out", url, "", mustMarshal(msg), nil)
 				return
 			}
 			if code := dx.ErrorCode(err); code != dx.EInternal || attempt == 8 {
 				h.Log.Error("dsp message not delivered", "url", url, "attempts", attempt, "err", err)
+				h.record("dsp.out", url, "", mustMarshal(msg), err)
 				return
 			}
 			time.Sleep(delay)
@@ -229,7 +231,9 @@ func (h *Handler) Negotiate(ctx context.Context, participant, datasetID, offerID
 	var answer struct {
 		ProviderPID string `json:"providerPid"`
 	}
-	if err := c.Do(ctx, peer, "POST", "/negotiations/request", msg, &answer); err != nil {
+	err = c.Do(ctx, peer, "POST", "/negotiations/request", msg, &answer)
+	h.record("dsp.out", peer.URL+BasePath+"/negotiations/request", peer.ParticipantID, mustMarshal(msg), err)
+	if err != nil {
 		rn, _ = h.Contracts.RemoteFailed(ctx, rn, dx.ErrorMessage(err))
 		return rn, err
 	}
@@ -341,4 +345,9 @@ func (h *Handler) callbackGet(w http.ResponseWriter, r *http.Request, peer Peer,
 	}
 	writeJSON(w, 200, ack(rn.ProviderPID, pid, rn.State))
 	return nil
+}
+
+func mustMarshal(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }

@@ -195,10 +195,9 @@ func (h *Handler) Transfer(ctx context.Context, participant, agreementID string)
 	}
 	msg := map[string]any{"@context": []string{Context}, "@type": "TransferRequestMessage", "consumerPid": t.ConsumerPID, "agreementId": agreementID,
 		"format": FormatPull, "callbackAddress": h.PublicURL + BasePath + "/callback"}
-	if err := h.client().Do(ctx, peer, "POST", "/transfers/request", msg, nil); err != nil {
-		return t, err
-	}
-	return t, nil
+	err = h.client().Do(ctx, peer, "POST", "/transfers/request", msg, nil)
+	h.record("dsp.out", peer.URL+BasePath+"/transfers/request", peer.ParticipantID, mustMarshal(msg), err)
+	return t, err
 }
 
 // Pull streams a started transfer's data from the peer's data plane to w (the consumer

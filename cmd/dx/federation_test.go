@@ -285,6 +285,38 @@ func TestCrossNodeNegotiation(t *testing.T) {
 		t.Fatalf("another organisation pulling: %d", resp.StatusCode)
 	}
 
+	// Every DSP message in and out is an audit event on each node, with its outcome.
+	for _, n := range []*node{a, b} {
+		var evs struct {
+			Events []struct {
+				Action  string
+				Payload map[string]any
+			} `json:"events"`
+		}
+		client.New(n.url, n.token).Do(ctx, "GET", "/api/v1/events?limit=1000", nil, &evs)
+		in, out := map[string]bool{}, 0
+		for _, e := range evs.Events {
+			switch e.Action {
+			case "dsp.in":
+				in[fmt.Sprint(e.Payload["type"])] = true
+			case "dsp.out":
+				out++
+			}
+		}
+		want := []string{"ContractRequestMessage", "ContractAgreementVerificationMessage", "TransferRequestMessage"}
+		if n == b {
+			want = []string{"ContractAgreementMessage", "ContractNegotiationEventMessage", "TransferStartMessage"}
+		}
+		for _, typ := range want {
+			if !in[typ] {
+				t.Errorf("node %s: no dsp.in event for %s (%v)", n.url, typ, in)
+			}
+		}
+		if out < 2 {
+			t.Errorf("node %s: %d dsp.out events", n.url, out)
+		}
+	}
+
 	// A request for terms beyond the offer is refused by the provider's node.
 	err = cc.Do(ctx, "POST", "/api/v1/peers/negotiations", map[string]string{"participant": a.self.ParticipantID, "dataset_id": dataset, "offer_id": "urn:uuid:00000000-0000-4000-8000-000000000000"}, nil)
 	wantCode(t, err, dx.ENotFound)

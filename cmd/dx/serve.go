@@ -220,7 +220,7 @@ func (x *exchange) enableDSP(ctx context.Context, operator party.Org, addr strin
 	if public == "" {
 		public = "http://" + addr
 	}
-	h := &dsp.Handler{ParticipantID: pid, Key: key, PublicURL: strings.TrimRight(public, "/"), PeersFile: x.cfg.PeersFile, Nonces: x.store,
+	h := &dsp.Handler{ParticipantID: pid, Key: key, PublicURL: strings.TrimRight(public, "/"), PeersFile: x.cfg.PeersFile, Nonces: x.store, Events: x.store,
 		Catalog: x.store, Offers: x.store, Assets: x.store, Contracts: x.contracts, Clock: dx.SystemClock{}, Log: x.log}
 	x.server.DSP = h
 	x.server.API.Remote = &dsp.Client{ParticipantID: pid, Key: key, HTTP: &http.Client{Timeout: 30 * time.Second}, Clock: dx.SystemClock{}}
