@@ -42,6 +42,8 @@ type API struct {
 	Notify func(ctx context.Context, n contract.Negotiation)
 	// NotifyTransfer tells a remote consumer about a provider-side transfer step.
 	NotifyTransfer func(ctx context.Context, t contract.Transfer, addr contract.DataAddress)
+	// AcceptFromPeer accepts a peer's offer and tells the peer.
+	AcceptFromPeer func(ctx context.Context, consumerPID string) (contract.RemoteNegotiation, error)
 	// TerminateWithPeer ends a consumer-side negotiation with a peer and tells the peer.
 	TerminateWithPeer func(ctx context.Context, consumerPID, reason string) (contract.RemoteNegotiation, error)
 	// Contracts serves offers, negotiations and agreements; nil leaves them out.

@@ -303,7 +303,13 @@ func (a *API) transferData(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) counterOffer(w http.ResponseWriter, r *http.Request) error {
-	return a.newTerms(w, r, a.Contracts.CounterOffer)
+	return a.newTerms(w, r, func(ctx context.Context, id string, raw []byte) (contract.Negotiation, error) {
+		n, err := a.Contracts.CounterOffer(ctx, id, raw)
+		if err == nil && a.Notify != nil {
+			a.Notify(ctx, n) // a remote consumer gets the offer
+		}
+		return n, err
+	})
 }
 
 func (a *API) counterRequest(w http.ResponseWriter, r *http.Request) error {

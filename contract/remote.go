@@ -48,6 +48,8 @@ type RemoteStore interface {
 	RemoteByAgreement(ctx context.Context, orgID, agreementID string) (RemoteNegotiation, error)
 	// UpdateRemote moves r from state `from` (EConflict if no longer there).
 	UpdateRemote(ctx context.Context, r RemoteNegotiation, from State, events []dx.Event) error
+	// UpdateRemoteTerms is UpdateRemote that also replaces the terms (an offer from the peer).
+	UpdateRemoteTerms(ctx context.Context, r RemoteNegotiation, from State, events []dx.Event) error
 }
 
 // ProviderPID is the DSP process ID of a provider-side negotiation: an absolute IRI.
@@ -325,4 +327,76 @@ func (s *Service) RemoteNegotiation(ctx context.Context, consumerPID string) (Re
 		return RemoteNegotiation{}, notFound("negotiation", consumerPID)
 	}
 	return r, nil
+}
+
+// PeerAccept handles a remote consumer's ACCEPTED event on the provider's node: it
+// accepts the provider's last offer, so the agreement on those terms is made and signed
+// at once (ACCEPTED → AGREED) and returned for the caller to send.
+func (s *Service) PeerAccept(ctx context.Context, node Node, peer string, peerKey ed25519.PublicKey, providerPID string) (n Negotiation, rec *Record, err error) {
+	defer dx.WrapOp(&err, "contract.PeerAccept")
+	if n, err = s.peerNegotiation(ctx, peer, peerKey, providerPID); err != nil {
+		return n, nil, err
+	}
+	from := n.State
+	if _, err := Next(from, MsgAccepted); err != nil {
+		return n, nil, err
+	}
+	now := s.now()
+	accepted := dx.NewEvent(now, dx.Principal{OrgID: n.ConsumerID}, "negotiation.accepted", n.ID, map[string]any{"by": peer})
+	rec, agreed, err := agreeWithPeer(&n, node, peer, AssetTarget(n.AssetID), now)
+	if err != nil {
+		return n, nil, err
+	}
+	return n, rec, s.Store.UpdateNegotiation(ctx, n, from, rec, []dx.Event{accepted, agreed})
+}
+
+// peerNegotiation loads a provider-side negotiation whose consumer is the peer.
+func (s *Service) peerNegotiation(ctx context.Context, peer string, peerKey ed25519.PublicKey, providerPID string) (Negotiation, error) {
+	id, ok := NegotiationID(providerPID)
+	if !ok {
+		return Negotiation{}, notFound("negotiation", providerPID)
+	}
+	n, err := s.Store.Negotiation(ctx, id)
+	if err != nil {
+		return Negotiation{}, notFound("negotiation", providerPID)
+	}
+	orgID, err := s.Store.PeerOrg(ctx, peer, peerKey, s.now())
+	if err != nil || n.ConsumerID != orgID {
+		return Negotiation{}, notFound("negotiation", providerPID)
+	}
+	return n, nil
+}
+
+// OnOffer handles the provider's offer on the consumer's node (REQUESTED → OFFERED): the
+// offered terms replace the requested ones until the consumer accepts or answers.
+func (s *Service) OnOffer(ctx context.Context, peer, consumerPID string, terms policy.Policy) (r RemoteNegotiation, err error) {
+	if r, err = s.Store.Remote(ctx, consumerPID); err != nil || r.Peer != peer {
+		return RemoteNegotiation{}, notFound("negotiation", consumerPID)
+	}
+	from := r.State
+	next, err := Next(from, MsgOffer)
+	if err != nil {
+		return r, err
+	}
+	terms.Target = ""
+	r.State, r.Terms, r.UpdatedAt = next, terms, s.now()
+	ev := dx.NewEvent(r.UpdatedAt, dx.Principal{OrgID: r.OrgID}, "remote.offered", r.ConsumerPID, map[string]any{"peer": peer, "terms_sha256": policy.Digest(terms)})
+	return r, s.Store.UpdateRemoteTerms(ctx, r, from, []dx.Event{ev})
+}
+
+// RemoteAccept accepts, for the calling organisation, the peer's last offer (OFFERED →
+// ACCEPTED); the caller sends the ACCEPTED event.
+func (s *Service) RemoteAccept(ctx context.Context, consumerPID string) (RemoteNegotiation, error) {
+	r, err := s.RemoteNegotiation(ctx, consumerPID)
+	if err != nil {
+		return r, err
+	}
+	from := r.State
+	next, err := Next(from, MsgAccepted)
+	if err != nil {
+		return r, err
+	}
+	r.State, r.UpdatedAt = next, s.now()
+	ev := dx.NewEvent(r.UpdatedAt, dx.Principal{OrgID: r.OrgID}, "remote.accepted", r.ConsumerPID, map[string]any{"terms_sha256": policy.Digest(r.Terms)})
+	return r, s.Store.UpdateRemote(ctx, r, from, []dx.Event{ev})
 }

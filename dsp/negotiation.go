@@ -31,6 +31,8 @@ func (h *Handler) registerNegotiation(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+BasePath+"/callback/negotiations/{pid}/agreement", h.signed(h.callbackAgreement))
 	mux.HandleFunc("POST "+BasePath+"/callback/negotiations/{pid}/events", h.signed(h.callbackEvents))
 	mux.HandleFunc("POST "+BasePath+"/negotiations/{pid}/termination", h.signed(h.negotiationTermination))
+	mux.HandleFunc("POST "+BasePath+"/negotiations/{pid}/events", h.signed(h.negotiationEvents))
+	mux.HandleFunc("POST "+BasePath+"/callback/negotiations/{pid}/offers", h.signed(h.callbackOffers))
 	mux.HandleFunc("POST "+BasePath+"/callback/negotiations/{pid}/termination", h.signed(h.callbackTermination))
 }
 
@@ -309,6 +311,12 @@ func (h *Handler) Notify(ctx context.Context, n contract.Negotiation) {
 		return
 	}
 	switch n.State {
+	case contract.Offered:
+		offer := policy.JSON(n.Terms)
+		offer["target"] = DatasetID(n.AssetID)
+		delete(offer, "assigner")
+		h.dispatch(n.Callback+"/negotiations/"+n.ConsumerPID+"/offers", map[string]any{"@context": []string{Context}, "@type": "ContractOfferMessage",
+			"providerPid": contract.ProviderPID(n), "consumerPid": n.ConsumerPID, "offer": offer})
 	case contract.Agreed:
 		rec, err := h.Contracts.Store.Agreement(ctx, n.AgreementID)
 		if err != nil {
@@ -350,4 +358,66 @@ func (h *Handler) callbackGet(w http.ResponseWriter, r *http.Request, peer Peer,
 func mustMarshal(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// negotiationEvents handles the consumer's ACCEPTED event on the provider's node; the
+// agreement on the accepted offer follows at once.
+func (h *Handler) negotiationEvents(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
+	var msg struct {
+		Type        string `json:"@type"`
+		ProviderPID string `json:"providerPid"`
+		ConsumerPID string `json:"consumerPid"`
+		EventType   string `json:"eventType"`
+	}
+	pid := r.PathValue("pid")
+	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractNegotiationEventMessage" || msg.ProviderPID != pid || msg.EventType != "ACCEPTED" {
+		return negError{&dx.Error{Code: dx.EInvalid, Details: map[string]any{"code": "invalid-transition"},
+			Message: "提供方只接受 ACCEPTED 事件 / a provider accepts only the ACCEPTED event"}, pid, msg.ConsumerPID, ""}
+	}
+	n, rec, err := h.Contracts.PeerAccept(r.Context(), h.node(), peer.ParticipantID, peer.PublicKey, pid)
+	if err != nil {
+		return negError{err, pid, msg.ConsumerPID, ""}
+	}
+	writeJSON(w, 200, ack(pid, n.ConsumerPID, contract.Accepted))
+	if rec != nil {
+		h.Notify(r.Context(), n)
+	}
+	return nil
+}
+
+// callbackOffers handles the provider's ContractOfferMessage on the consumer's node.
+func (h *Handler) callbackOffers(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
+	var msg struct {
+		Type        string          `json:"@type"`
+		ProviderPID string          `json:"providerPid"`
+		ConsumerPID string          `json:"consumerPid"`
+		Offer       json.RawMessage `json:"offer"`
+	}
+	pid := r.PathValue("pid")
+	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractOfferMessage" || msg.ConsumerPID != pid {
+		return negError{dx.Errorf(dx.EInvalid, "需要 ContractOfferMessage / expected a ContractOfferMessage for %s", pid), msg.ProviderPID, pid, ""}
+	}
+	terms, err := policy.Parse(msg.Offer)
+	if err != nil {
+		return negError{err, msg.ProviderPID, pid, ""}
+	}
+	rn, err := h.Contracts.OnOffer(r.Context(), peer.ParticipantID, pid, terms)
+	if err != nil {
+		return negError{err, msg.ProviderPID, pid, ""}
+	}
+	writeJSON(w, 200, ack(msg.ProviderPID, pid, rn.State))
+	return nil
+}
+
+// AcceptFromPeer accepts, for the calling organisation, a peer's offer and tells the peer.
+func (h *Handler) AcceptFromPeer(ctx context.Context, consumerPID string) (contract.RemoteNegotiation, error) {
+	rn, err := h.Contracts.RemoteAccept(ctx, consumerPID)
+	if err != nil {
+		return rn, err
+	}
+	if peer, ok := h.peer(rn.Peer); ok {
+		h.dispatch(strings.TrimRight(peer.URL, "/")+BasePath+"/negotiations/"+rn.ProviderPID+"/events", map[string]any{"@context": []string{Context},
+			"@type": "ContractNegotiationEventMessage", "providerPid": rn.ProviderPID, "consumerPid": rn.ConsumerPID, "eventType": "ACCEPTED"})
+	}
+	return rn, nil
 }

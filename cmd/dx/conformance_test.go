@@ -458,3 +458,45 @@ func TestTP_01_02(t *testing.T) {
 		t.Fatal("not COMPLETED")
 	}
 }
+
+// TestCN_01_03: request → the node's offer (the provider organisation counter-offers) →
+// the TCK's ACCEPTED → the node's agreement → the TCK's verification → FINALIZED.
+func TestCN_01_03(t *testing.T) {
+	k, _, manual := newTCK(t)
+	code, ack := k.request(manual, "urn:uuid:cn-01-03")
+	if code != 201 || ack["state"] != "REQUESTED" {
+		t.Fatalf("request: %d %v", code, ack)
+	}
+	pid := ack["providerPid"].(string)
+	id := strings.TrimPrefix(pid, "urn:dx:negotiation:")
+	if err := k.provider.Do(context.Background(), "POST", "/api/v1/negotiations/"+id+"/offer", map[string]any{"policy": json.RawMessage(`{"@type":"Offer","permission":[{"action":"use"}]}`)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	offer := k.await("ContractOfferMessage")
+	k.validate("negotiation/contract-offer-message-schema.json", offer)
+	if k.state(pid) != "OFFERED" {
+		t.Fatal("not OFFERED")
+	}
+	// CN 03-02: a verification in OFFERED is refused and changes nothing.
+	code, e := k.send("POST", "/negotiations/"+pid+"/agreement/verification", map[string]any{"@context": []string{dsp.Context},
+		"@type": "ContractAgreementVerificationMessage", "providerPid": pid, "consumerPid": "urn:uuid:cn-01-03"})
+	if code < 400 || code >= 500 || code == 404 || k.state(pid) != "OFFERED" {
+		t.Fatalf("CN 03-02: %d %v", code, e)
+	}
+	accepted := map[string]any{"@context": []string{dsp.Context}, "@type": "ContractNegotiationEventMessage", "providerPid": pid, "consumerPid": "urn:uuid:cn-01-03", "eventType": "ACCEPTED"}
+	k.validate("negotiation/contract-negotiation-event-message-schema.json", accepted)
+	if code, out := k.send("POST", "/negotiations/"+pid+"/events", accepted); code != 200 {
+		t.Fatalf("ACCEPTED: %d %v", code, out)
+	}
+	agreement := k.await("ContractAgreementMessage")
+	k.validate("negotiation/contract-agreement-message-schema.json", agreement)
+	raw, _ := json.Marshal(map[string]any{"agreement": agreement["agreement"], "signatures": agreement[dxSignatures]})
+	sig := signAgreement(t, raw, k.self.ParticipantID, k.key)
+	if code, out := k.send("POST", "/negotiations/"+pid+"/agreement/verification", map[string]any{"@context": []string{dsp.Context},
+		"@type": "ContractAgreementVerificationMessage", "providerPid": pid, "consumerPid": "urn:uuid:cn-01-03", dxSignature: sig}); code != 200 {
+		t.Fatalf("verification: %d %v", code, out)
+	}
+	if k.await("ContractNegotiationEventMessage")["eventType"] != "FINALIZED" || k.state(pid) != "FINALIZED" {
+		t.Fatal("not FINALIZED")
+	}
+}

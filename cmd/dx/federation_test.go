@@ -420,3 +420,64 @@ func TestCrossNodeApprovalAndTermination(t *testing.T) {
 		t.Fatalf("consumer-side reason: %v", got)
 	}
 }
+
+// TestCrossNodeCounterOffer: the provider answers a request with other terms; the
+// consumer's organisation accepts them through its node; the agreement on the offered
+// terms follows and is finalized.
+func TestCrossNodeCounterOffer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two dx processes")
+	}
+	a, b := startNode(t), startNode(t)
+	a.trust(t, b)
+	b.trust(t, a)
+	ctx := context.Background()
+	prov, _ := client.New(a.url, a.token).CreateOrg(ctx, party.NewOrg{Name: "provider", Roles: []string{"provider"}})
+	pc := client.New(a.url, prov.Token)
+	res, err := pc.Register(ctx, asset.Register{Name: "x", FileName: "x.csv", Meta: asset.Meta{Title: asset.Text{En: "x"}, Industry: "A"}}, strings.NewReader("a\n1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	manual, _ := pc.CreateOffer(ctx, res.Asset.ID, json.RawMessage(`{"@type":"Offer","permission":[{"action":"use","constraint":[{"leftOperand":"odrl:count","operator":"lteq","rightOperand":"10"}]}]}`), false)
+	cons, _ := client.New(b.url, b.token).CreateOrg(ctx, party.NewOrg{Name: "consumer", Roles: []string{"consumer"}})
+	cc := client.New(b.url, cons.Token)
+	var started struct {
+		ConsumerPID string `json:"consumer_pid"`
+	}
+	if err := cc.Do(ctx, "POST", "/api/v1/peers/negotiations", map[string]string{"participant": a.self.ParticipantID, "dataset_id": "urn:dx:asset:" + res.Asset.ID, "offer_id": manual.ID}, &started); err != nil {
+		t.Fatal(err)
+	}
+	wait := func(want string) map[string]any {
+		var got map[string]any
+		for range 100 {
+			got = nil
+			cc.Do(ctx, "GET", "/api/v1/peers/negotiations/"+started.ConsumerPID, nil, &got)
+			if got["state"] == want {
+				return got
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("consumer side: %v, want %s", got["state"], want)
+		return nil
+	}
+	wait("REQUESTED")
+	var list struct{ Negotiations []map[string]any }
+	pc.Do(ctx, "GET", "/api/v1/negotiations", nil, &list)
+	id := list.Negotiations[0]["id"].(string)
+	two := json.RawMessage(`{"@type":"Offer","permission":[{"action":"use","constraint":[{"leftOperand":"odrl:count","operator":"lteq","rightOperand":"2"}]}]}`)
+	if err := pc.Do(ctx, "POST", "/api/v1/negotiations/"+id+"/offer", map[string]any{"policy": two}, nil); err != nil {
+		t.Fatal(err)
+	}
+	wait("OFFERED")
+	if err := cc.Do(ctx, "POST", "/api/v1/peers/negotiations/"+started.ConsumerPID+"/accept", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	final := wait("FINALIZED")
+	if !strings.Contains(mustJSON(final["agreement"]), `"rightOperand":"2"`) {
+		t.Fatalf("the agreement does not hold the offered terms: %v", final["agreement"])
+	}
+	pc.Do(ctx, "GET", "/api/v1/negotiations", nil, &list)
+	if list.Negotiations[0]["state"] != "FINALIZED" {
+		t.Fatalf("provider side: %v", list.Negotiations[0]["state"])
+	}
+}

@@ -231,6 +231,7 @@ func (x *exchange) enableDSP(ctx context.Context, operator party.Org, addr strin
 	x.server.API.Notify = h.Notify
 	x.server.API.NotifyTransfer = h.NotifyTransfer
 	x.server.API.TerminateWithPeer = h.TerminateWithPeer
+	x.server.API.AcceptFromPeer = h.AcceptFromPeer
 	x.contracts.Node = &contract.Node{Participant: pid, Key: key}
 	return nil
 }

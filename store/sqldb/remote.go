@@ -116,3 +116,22 @@ func (s *DB) RemoteByAgreement(ctx context.Context, orgID, agreementID string) (
 	r, err := scanRemote(s.db.QueryRowContext(ctx, s.q(`SELECT `+remoteCols+` FROM remote_negotiations WHERE org_id = ? AND agreement_id = ?`), orgID, agreementID))
 	return r, s.mapErr(err)
 }
+
+// UpdateRemoteTerms moves a negotiation with a peer on and replaces its terms.
+func (s *DB) UpdateRemoteTerms(ctx context.Context, r contract.RemoteNegotiation, from contract.State, events []dx.Event) error {
+	terms, err := policyText(r.Terms)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE remote_negotiations SET state = ?, terms = ?, updated_at = ? WHERE consumer_pid = ? AND state = ?`),
+			string(r.State), terms, micros(r.UpdatedAt), r.ConsumerPID, string(from))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return dx.Errorf(dx.EConflict, "协商状态已变化 / the negotiation is no longer %s", from)
+		}
+		return s.insertEvents(ctx, tx, events)
+	})
+}
