@@ -500,3 +500,64 @@ func TestCN_01_03(t *testing.T) {
 		t.Fatal("not FINALIZED")
 	}
 }
+
+// TestCN_02: terminations — the node (its provider organisation) terminates in REQUESTED
+// (02-01) and in OFFERED (02-05); the TCK terminates in OFFERED (02-04). Each reaches the
+// other side, and the state is TERMINATED.
+func TestCN_02(t *testing.T) {
+	k, _, manual := newTCK(t)
+	ctx := context.Background()
+	start := func(consumerPID string) string {
+		code, ack := k.request(manual, consumerPID)
+		if code != 201 {
+			t.Fatalf("request: %d %v", code, ack)
+		}
+		return ack["providerPid"].(string)
+	}
+	local := func(pid string) string { return strings.TrimPrefix(pid, "urn:dx:negotiation:") }
+	awaitTermination := func(consumerPID string) map[string]any {
+		for range 100 {
+			k.mu.Lock()
+			for _, m := range k.inbox {
+				if m["@type"] == "ContractNegotiationTerminationMessage" && m["consumerPid"] == consumerPID {
+					k.mu.Unlock()
+					k.validate("negotiation/contract-negotiation-termination-message-schema.json", m)
+					return m
+				}
+			}
+			k.mu.Unlock()
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("no termination for %s", consumerPID)
+		return nil
+	}
+	// 02-01
+	pid := start("urn:uuid:cn-02-01")
+	if _, err := k.provider.NegotiationAction(ctx, local(pid), "terminate", "not for sale"); err != nil {
+		t.Fatal(err)
+	}
+	if m := awaitTermination("urn:uuid:cn-02-01"); !strings.Contains(mustJSON(m["reason"]), "not for sale") || k.state(pid) != "TERMINATED" {
+		t.Fatalf("02-01: %v", m)
+	}
+	// 02-05
+	pid = start("urn:uuid:cn-02-05")
+	if err := k.provider.Do(ctx, "POST", "/api/v1/negotiations/"+local(pid)+"/offer", map[string]any{"policy": json.RawMessage(`{"@type":"Offer","permission":[{"action":"use"}]}`)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	k.await("ContractOfferMessage")
+	if _, err := k.provider.NegotiationAction(ctx, local(pid), "terminate", "offer withdrawn"); err != nil {
+		t.Fatal(err)
+	}
+	if awaitTermination("urn:uuid:cn-02-05"); k.state(pid) != "TERMINATED" {
+		t.Fatal("02-05: not TERMINATED")
+	}
+	// 02-04
+	pid = start("urn:uuid:cn-02-04")
+	if err := k.provider.Do(ctx, "POST", "/api/v1/negotiations/"+local(pid)+"/offer", map[string]any{"policy": json.RawMessage(`{"@type":"Offer","permission":[{"action":"use"}]}`)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := k.send("POST", "/negotiations/"+pid+"/termination", map[string]any{"@context": []string{dsp.Context}, "@type": "ContractNegotiationTerminationMessage",
+		"providerPid": pid, "consumerPid": "urn:uuid:cn-02-04", "code": "tck"}); code != 200 || k.state(pid) != "TERMINATED" {
+		t.Fatalf("02-04: %d %v", code, out)
+	}
+}
