@@ -150,11 +150,7 @@ func (h *Handler) record(action, target, peer string, body []byte, failure error
 	if h.Events == nil {
 		return
 	}
-	var head struct {
-		Type        string `json:"@type"`
-		ProviderPID string `json:"providerPid"`
-		ConsumerPID string `json:"consumerPid"`
-	}
+	var head envelope
 	json.Unmarshal(body, &head)
 	payload := map[string]any{"target": target, "peer": peer, "type": head.Type, "provider_pid": head.ProviderPID, "consumer_pid": head.ConsumerPID, "ok": failure == nil}
 	if failure != nil {

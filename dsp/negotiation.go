@@ -44,6 +44,13 @@ func ack(providerPID, consumerPID string, state contract.State) map[string]any {
 	return map[string]any{"@context": []string{Context}, "@type": "ContractNegotiation", "providerPid": providerPID, "consumerPid": consumerPID, "state": string(state)}
 }
 
+// envelope is what every DSP process message carries besides its own fields.
+type envelope struct {
+	Type        string `json:"@type"`
+	ProviderPID string `json:"providerPid"`
+	ConsumerPID string `json:"consumerPid"`
+}
+
 // negError is an error answered in the ContractNegotiationError shape (or, with typ
 // "TransferError", in the transfer protocol's).
 type negError struct {
@@ -99,10 +106,8 @@ func (h *Handler) negotiationGet(w http.ResponseWriter, r *http.Request, peer Pe
 
 func (h *Handler) negotiationVerification(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
 	var msg struct {
-		Type        string             `json:"@type"`
-		ProviderPID string             `json:"providerPid"`
-		ConsumerPID string             `json:"consumerPid"`
-		Signature   contract.Signature `json:"https://dx.example/ns/v1/signature"`
+		envelope
+		Signature contract.Signature `json:"https://dx.example/ns/v1/signature"`
 	}
 	pid := r.PathValue("pid")
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractAgreementVerificationMessage" || msg.ProviderPID != pid {
@@ -120,11 +125,9 @@ func (h *Handler) negotiationVerification(w http.ResponseWriter, r *http.Request
 
 func (h *Handler) callbackAgreement(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
 	var msg struct {
-		Type        string               `json:"@type"`
-		ProviderPID string               `json:"providerPid"`
-		ConsumerPID string               `json:"consumerPid"`
-		Agreement   json.RawMessage      `json:"agreement"`
-		Signatures  []contract.Signature `json:"https://dx.example/ns/v1/signatures"`
+		envelope
+		Agreement  json.RawMessage      `json:"agreement"`
+		Signatures []contract.Signature `json:"https://dx.example/ns/v1/signatures"`
 	}
 	pid := r.PathValue("pid")
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractAgreementMessage" || msg.ConsumerPID != pid {
@@ -149,10 +152,8 @@ func (h *Handler) callbackAgreement(w http.ResponseWriter, r *http.Request, peer
 
 func (h *Handler) callbackEvents(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
 	var msg struct {
-		Type        string `json:"@type"`
-		ProviderPID string `json:"providerPid"`
-		ConsumerPID string `json:"consumerPid"`
-		EventType   string `json:"eventType"`
+		envelope
+		EventType string `json:"eventType"`
 	}
 	pid := r.PathValue("pid")
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractNegotiationEventMessage" || msg.EventType != "FINALIZED" {
@@ -246,11 +247,9 @@ func (h *Handler) Negotiate(ctx context.Context, participant, datasetID, offerID
 }
 
 type terminationMsg struct {
-	Type        string `json:"@type"`
-	ProviderPID string `json:"providerPid"`
-	ConsumerPID string `json:"consumerPid"`
-	Code        string `json:"code"`
-	Reason      []any  `json:"reason"`
+	envelope
+	Code   string `json:"code"`
+	Reason []any  `json:"reason"`
 }
 
 func (m terminationMsg) text() string {
@@ -364,10 +363,8 @@ func mustMarshal(v any) []byte {
 // agreement on the accepted offer follows at once.
 func (h *Handler) negotiationEvents(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
 	var msg struct {
-		Type        string `json:"@type"`
-		ProviderPID string `json:"providerPid"`
-		ConsumerPID string `json:"consumerPid"`
-		EventType   string `json:"eventType"`
+		envelope
+		EventType string `json:"eventType"`
 	}
 	pid := r.PathValue("pid")
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractNegotiationEventMessage" || msg.ProviderPID != pid || msg.EventType != "ACCEPTED" {
@@ -388,10 +385,8 @@ func (h *Handler) negotiationEvents(w http.ResponseWriter, r *http.Request, peer
 // callbackOffers handles the provider's ContractOfferMessage on the consumer's node.
 func (h *Handler) callbackOffers(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
 	var msg struct {
-		Type        string          `json:"@type"`
-		ProviderPID string          `json:"providerPid"`
-		ConsumerPID string          `json:"consumerPid"`
-		Offer       json.RawMessage `json:"offer"`
+		envelope
+		Offer json.RawMessage `json:"offer"`
 	}
 	pid := r.PathValue("pid")
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractOfferMessage" || msg.ConsumerPID != pid {

@@ -84,11 +84,9 @@ var transferChanges = map[string]struct {
 }
 
 type transferChangeMsg struct {
-	Type        string `json:"@type"`
-	ProviderPID string `json:"providerPid"`
-	ConsumerPID string `json:"consumerPid"`
-	Code        string `json:"code"`
-	Reason      []any  `json:"reason"`
+	envelope
+	Code   string `json:"code"`
+	Reason []any  `json:"reason"`
 }
 
 func (m transferChangeMsg) text() string {
@@ -149,9 +147,7 @@ func (h *Handler) callbackTransferChange(kind string) func(w http.ResponseWriter
 
 func (h *Handler) callbackTransferStart(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
 	var msg struct {
-		Type        string `json:"@type"`
-		ProviderPID string `json:"providerPid"`
-		ConsumerPID string `json:"consumerPid"`
+		envelope
 		DataAddress struct {
 			EndpointType string `json:"endpointType"`
 			Endpoint     string `json:"endpoint"`
