@@ -23,6 +23,7 @@ import (
 	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/dsp"
 	"github.com/dxexchange/dx/party"
+	"github.com/dxexchange/dx/policy"
 )
 
 // API serves /api/v1.
@@ -44,6 +45,8 @@ type API struct {
 	NotifyTransfer func(ctx context.Context, t contract.Transfer, addr contract.DataAddress)
 	// AcceptFromPeer accepts a peer's offer and tells the peer.
 	AcceptFromPeer func(ctx context.Context, consumerPID string) (contract.RemoteNegotiation, error)
+	// CounterWithPeer answers a peer's offer with other terms and tells the peer.
+	CounterWithPeer func(ctx context.Context, consumerPID string, terms policy.Policy) (contract.RemoteNegotiation, error)
 	// TerminateWithPeer ends a consumer-side negotiation with a peer and tells the peer.
 	TerminateWithPeer func(ctx context.Context, consumerPID, reason string) (contract.RemoteNegotiation, error)
 	// Contracts serves offers, negotiations and agreements; nil leaves them out.

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/dsp"
+	"github.com/dxexchange/dx/policy"
 )
 
 // remoteRoutes let an organisation use its node's trusted peers.
@@ -18,6 +20,7 @@ func (a *API) remoteRoutes() []Route {
 		{Method: "GET", Path: "/api/v1/peers/negotiations", Summary: "List the caller's contract negotiations with peer connectors", Auth: true, Response: "json", handler: a.listPeerNegotiations},
 		{Method: "POST", Path: "/api/v1/peers/negotiations", Summary: "Negotiate with a peer connector for an offer of a dataset in its catalog: {participant, dataset_id, offer_id}", Auth: true, Body: "json", Response: "json", handler: a.negotiateWithPeer},
 		{Method: "GET", Path: "/api/v1/peers/negotiations/{pid}", Summary: "Show one negotiation with a peer (by consumer process ID)", Auth: true, Response: "json", handler: a.getPeerNegotiation},
+		{Method: "POST", Path: "/api/v1/peers/negotiations/{pid}/request", Summary: "Answer a peer's offer with other terms and tell the peer: {policy}", Auth: true, Body: "json", Response: "json", handler: a.counterPeerOffer},
 		{Method: "POST", Path: "/api/v1/peers/negotiations/{pid}/accept", Summary: "Accept a peer's offer and tell the peer; its agreement follows", Auth: true, Response: "json", handler: a.acceptPeerOffer},
 		{Method: "POST", Path: "/api/v1/peers/negotiations/{pid}/terminate", Summary: "End a negotiation with a peer and tell the peer: {reason}", Auth: true, Body: "json", Response: "json", handler: a.terminatePeerNegotiation},
 		{Method: "GET", Path: "/api/v1/peers/transfers/{pid}", Summary: "Show one transfer from a peer (by consumer process ID)", Auth: true, Response: "json", handler: a.getPeerTransfer},
@@ -170,6 +173,25 @@ func (a *API) terminatePeerNegotiation(w http.ResponseWriter, r *http.Request) e
 
 func (a *API) acceptPeerOffer(w http.ResponseWriter, r *http.Request) error {
 	rn, err := a.AcceptFromPeer(r.Context(), r.PathValue("pid"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, RemoteNegotiationView{RemoteNegotiation: rn, Agreement: rn.Agreement})
+	return nil
+}
+
+func (a *API) counterPeerOffer(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Policy json.RawMessage `json:"policy"`
+	}
+	if err := a.decode(w, r, &req); err != nil {
+		return err
+	}
+	terms, err := policy.Parse(req.Policy)
+	if err != nil {
+		return err
+	}
+	rn, err := a.CounterWithPeer(r.Context(), r.PathValue("pid"), terms)
 	if err != nil {
 		return err
 	}

@@ -400,3 +400,31 @@ func (s *Service) RemoteAccept(ctx context.Context, consumerPID string) (RemoteN
 	ev := dx.NewEvent(r.UpdatedAt, dx.Principal{OrgID: r.OrgID}, "remote.accepted", r.ConsumerPID, map[string]any{"terms_sha256": policy.Digest(r.Terms)})
 	return r, s.Store.UpdateRemote(ctx, r, from, []dx.Event{ev})
 }
+
+// PeerCounter handles a remote consumer's counter-request on the provider's node
+// (OFFERED → REQUESTED with the consumer's terms, for the provider to decide on).
+func (s *Service) PeerCounter(ctx context.Context, peer string, peerKey ed25519.PublicKey, providerPID string, terms policy.Policy) (n Negotiation, err error) {
+	if n, err = s.peerNegotiation(ctx, peer, peerKey, providerPID); err != nil {
+		return n, err
+	}
+	terms.Target = ""
+	return s.move(ctx, dx.Principal{OrgID: n.ConsumerID}, n, MsgCounter, &terms)
+}
+
+// RemoteCounter answers, for the calling organisation, a peer's offer with other terms
+// (OFFERED → REQUESTED); the caller sends the counter-request.
+func (s *Service) RemoteCounter(ctx context.Context, consumerPID string, terms policy.Policy) (RemoteNegotiation, error) {
+	r, err := s.RemoteNegotiation(ctx, consumerPID)
+	if err != nil {
+		return r, err
+	}
+	from := r.State
+	next, err := Next(from, MsgCounter)
+	if err != nil {
+		return r, err
+	}
+	terms.ID, terms.Type, terms.Target = r.OfferID, "Offer", ""
+	r.State, r.Terms, r.UpdatedAt = next, terms, s.now()
+	ev := dx.NewEvent(r.UpdatedAt, dx.Principal{OrgID: r.OrgID}, "remote.requested", r.ConsumerPID, map[string]any{"counter": true, "terms_sha256": policy.Digest(terms)})
+	return r, s.Store.UpdateRemoteTerms(ctx, r, from, []dx.Event{ev})
+}

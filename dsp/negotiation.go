@@ -32,6 +32,7 @@ func (h *Handler) registerNegotiation(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+BasePath+"/callback/negotiations/{pid}/events", h.signed(h.callbackEvents))
 	mux.HandleFunc("POST "+BasePath+"/negotiations/{pid}/termination", h.signed(h.negotiationTermination))
 	mux.HandleFunc("POST "+BasePath+"/negotiations/{pid}/events", h.signed(h.negotiationEvents))
+	mux.HandleFunc("POST "+BasePath+"/negotiations/{pid}/request", h.signed(h.negotiationCounter))
 	mux.HandleFunc("POST "+BasePath+"/callback/negotiations/{pid}/offers", h.signed(h.callbackOffers))
 	mux.HandleFunc("POST "+BasePath+"/callback/negotiations/{pid}/termination", h.signed(h.callbackTermination))
 }
@@ -413,6 +414,45 @@ func (h *Handler) AcceptFromPeer(ctx context.Context, consumerPID string) (contr
 	if peer, ok := h.peer(rn.Peer); ok {
 		h.dispatch(strings.TrimRight(peer.URL, "/")+BasePath+"/negotiations/"+rn.ProviderPID+"/events", map[string]any{"@context": []string{Context},
 			"@type": "ContractNegotiationEventMessage", "providerPid": rn.ProviderPID, "consumerPid": rn.ConsumerPID, "eventType": "ACCEPTED"})
+	}
+	return rn, nil
+}
+
+// negotiationCounter handles a consumer's counter-request on the provider's node.
+func (h *Handler) negotiationCounter(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error {
+	var msg struct {
+		envelope
+		Offer    json.RawMessage `json:"offer"`
+		Callback string          `json:"callbackAddress"`
+	}
+	pid := r.PathValue("pid")
+	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractRequestMessage" || msg.ProviderPID != pid || msg.Callback != "" {
+		return negError{dx.Errorf(dx.EInvalid, "需要带 providerPid 的 ContractRequestMessage / expected a counter ContractRequestMessage for %s", pid), pid, msg.ConsumerPID, ""}
+	}
+	terms, err := policy.Parse(msg.Offer)
+	if err != nil {
+		return negError{err, pid, msg.ConsumerPID, ""}
+	}
+	n, err := h.Contracts.PeerCounter(r.Context(), peer.ParticipantID, peer.PublicKey, pid, terms)
+	if err != nil {
+		return negError{err, pid, msg.ConsumerPID, ""}
+	}
+	writeJSON(w, 200, ack(pid, n.ConsumerPID, n.State))
+	return nil
+}
+
+// CounterWithPeer answers, for the calling organisation, a peer's offer with other terms
+// and sends the counter-request.
+func (h *Handler) CounterWithPeer(ctx context.Context, consumerPID string, terms policy.Policy) (contract.RemoteNegotiation, error) {
+	rn, err := h.Contracts.RemoteCounter(ctx, consumerPID, terms)
+	if err != nil {
+		return rn, err
+	}
+	if peer, ok := h.peer(rn.Peer); ok {
+		offer := policy.JSON(rn.Terms)
+		offer["target"] = rn.DatasetID
+		h.dispatch(strings.TrimRight(peer.URL, "/")+BasePath+"/negotiations/"+rn.ProviderPID+"/request", map[string]any{"@context": []string{Context},
+			"@type": "ContractRequestMessage", "providerPid": rn.ProviderPID, "consumerPid": rn.ConsumerPID, "offer": offer})
 	}
 	return rn, nil
 }

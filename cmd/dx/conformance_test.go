@@ -561,3 +561,37 @@ func TestCN_02(t *testing.T) {
 		t.Fatalf("02-04: %d %v", code, out)
 	}
 }
+
+// TestCN_01_02: request → the node's offer → the TCK's counter-offer (the node is back in
+// REQUESTED) → the node terminates; a second counter while REQUESTED is refused (CN 03-04).
+func TestCN_01_02(t *testing.T) {
+	k, _, manual := newTCK(t)
+	ctx := context.Background()
+	code, ack := k.request(manual, "urn:uuid:cn-01-02")
+	if code != 201 {
+		t.Fatalf("request: %d %v", code, ack)
+	}
+	pid := ack["providerPid"].(string)
+	local := strings.TrimPrefix(pid, "urn:dx:negotiation:")
+	if err := k.provider.Do(ctx, "POST", "/api/v1/negotiations/"+local+"/offer", map[string]any{"policy": json.RawMessage(`{"@type":"Offer","permission":[{"action":"use"}]}`)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	offer := k.await("ContractOfferMessage")
+	counter := map[string]any{"@context": []string{dsp.Context}, "@type": "ContractRequestMessage", "providerPid": pid, "consumerPid": "urn:uuid:cn-01-02",
+		"offer": map[string]any{"@id": offer["offer"].(map[string]any)["@id"], "@type": "Offer", "target": k.dataset,
+			"permission": []any{map[string]any{"action": "use", "constraint": []any{map[string]any{"leftOperand": "odrl:count", "operator": "lteq", "rightOperand": "1"}}}}}}
+	k.validate("negotiation/contract-request-message-schema.json", counter)
+	if code, out := k.send("POST", "/negotiations/"+pid+"/request", counter); code != 200 || k.state(pid) != "REQUESTED" {
+		t.Fatalf("counter: %d %v", code, out)
+	}
+	// CN 03-04
+	if code, e := k.send("POST", "/negotiations/"+pid+"/request", counter); code < 400 || code >= 500 || code == 404 || k.state(pid) != "REQUESTED" {
+		t.Fatalf("second counter: %d %v", code, e)
+	}
+	if _, err := k.provider.NegotiationAction(ctx, local, "terminate", "no"); err != nil {
+		t.Fatal(err)
+	}
+	if k.state(pid) != "TERMINATED" {
+		t.Fatal("not TERMINATED")
+	}
+}

@@ -469,6 +469,25 @@ func TestCrossNodeCounterOffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait("OFFERED")
+	// The consumer's organisation answers with other terms; the provider offers again.
+	three := json.RawMessage(`{"@type":"Offer","permission":[{"action":"use","constraint":[{"leftOperand":"odrl:count","operator":"lteq","rightOperand":"3"}]}]}`)
+	if err := cc.Do(ctx, "POST", "/api/v1/peers/negotiations/"+started.ConsumerPID+"/request", map[string]any{"policy": three}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		pc.Do(ctx, "GET", "/api/v1/negotiations", nil, &list)
+		if list.Negotiations[0]["state"] == "REQUESTED" && strings.Contains(mustJSON(list.Negotiations[0]["terms"]), `"3"`) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(mustJSON(list.Negotiations[0]["terms"]), `"3"`) {
+		t.Fatalf("the provider did not get the counter-request: %v", list.Negotiations[0])
+	}
+	if err := pc.Do(ctx, "POST", "/api/v1/negotiations/"+id+"/offer", map[string]any{"policy": two}, nil); err != nil {
+		t.Fatal(err)
+	}
+	wait("OFFERED")
 	if err := cc.Do(ctx, "POST", "/api/v1/peers/negotiations/"+started.ConsumerPID+"/accept", nil, nil); err != nil {
 		t.Fatal(err)
 	}
