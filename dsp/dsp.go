@@ -53,6 +53,11 @@ type Handler struct {
 	Assets interface {
 		Asset(ctx context.Context, id string) (asset.Asset, error)
 	}
+	// Outbox stores outbound messages until peers acknowledge them; nil sends them from
+	// goroutines (tests).
+	Outbox interface {
+		Post(ctx context.Context, url string, body []byte) error
+	}
 	// Contracts runs negotiations with peers; nil leaves the negotiation endpoints out.
 	Contracts *contract.Service
 	Clock     dx.Clock

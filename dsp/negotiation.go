@@ -168,30 +168,39 @@ func (h *Handler) callbackEvents(w http.ResponseWriter, r *http.Request, peer Pe
 	return nil
 }
 
-// dispatch sends a message to a peer's endpoint right away, in the background, retrying
-// failures that may pass (connection errors, 5xx) with backoff from 0.5 s for about a
-// minute; a refusal (4xx) is final. (A persistent outbox that survives restarts is the
-// next step; see docs/plan-federation.md.)
+// dispatch sends a message to a peer's endpoint right away. With an outbox the message
+// is stored first and retried with backoff until the peer acknowledges it, across
+// restarts; without one (tests) it is sent from a goroutine with a few retries.
 func (h *Handler) dispatch(url string, msg any) {
+	body := mustMarshal(msg)
+	if h.Outbox != nil {
+		if err := h.Outbox.Post(context.Background(), url, body); err != nil {
+			h.Log.Error("cannot queue a DSP message", "url", url, "err", err)
+		}
+		return
+	}
 	go func() {
 		delay := 500 * time.Millisecond
 		for attempt := 1; ; attempt++ {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := h.client().DoURL(ctx, "POST", url, msg, nil)
-			cancel()
-			if err == nil {
-				h.record("dsp.out", url, "", mustMarshal(msg), nil)
-				return
-			}
-			if code := dx.ErrorCode(err); code != dx.EInternal || attempt == 8 {
-				h.Log.Error("dsp message not delivered", "url", url, "attempts", attempt, "err", err)
-				h.record("dsp.out", url, "", mustMarshal(msg), err)
+			err := h.Deliver(context.Background(), url, body)
+			if err == nil || dx.ErrorCode(err) != dx.EInternal || attempt == 5 {
 				return
 			}
 			time.Sleep(delay)
 			delay *= 2
 		}
 	}()
+}
+
+// Deliver sends one stored message to a peer's endpoint and records it as an audit event.
+func (h *Handler) Deliver(ctx context.Context, url string, body []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := h.client().DoURL(ctx, "POST", url, json.RawMessage(body), nil)
+	if err == nil || dx.ErrorCode(err) != dx.EInternal {
+		h.record("dsp.out", url, "", body, err)
+	}
+	return err
 }
 
 func (h *Handler) client() *Client {

@@ -12,6 +12,7 @@ import (
 	"github.com/dxexchange/dx/audit"
 	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/outbox"
 	"github.com/dxexchange/dx/party"
 )
 
@@ -25,6 +26,7 @@ type Store interface {
 	audit.Store
 	// UseNonce records a signed request's nonce for the replay window; EConflict if seen.
 	UseNonce(ctx context.Context, nonce string, at time.Time, window time.Duration) error
+	outbox.Store
 	// Close releases the database.
 	Close() error
 }

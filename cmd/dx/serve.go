@@ -27,6 +27,7 @@ import (
 	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/dsp"
 	"github.com/dxexchange/dx/engine/duckdb"
+	"github.com/dxexchange/dx/outbox"
 	"github.com/dxexchange/dx/party"
 	"github.com/dxexchange/dx/server"
 	"github.com/dxexchange/dx/store"
@@ -126,6 +127,7 @@ func (cfg Config) redacted() Config {
 
 // exchange is a wired dx: the store, blobs, engine and services behind one server.
 type exchange struct {
+	outbox    *outbox.Outbox
 	cfg       Config
 	contracts *contract.Service
 	log       *slog.Logger
@@ -184,6 +186,9 @@ func openExchange(ctx context.Context, cfg Config, log *slog.Logger) (*exchange,
 }
 
 func (x *exchange) Close() {
+	if x.outbox != nil {
+		x.outbox.Close()
+	}
 	x.engine.Close()
 	x.store.Close()
 }
@@ -222,6 +227,8 @@ func (x *exchange) enableDSP(ctx context.Context, operator party.Org, addr strin
 	}
 	h := &dsp.Handler{ParticipantID: pid, Key: key, PublicURL: strings.TrimRight(public, "/"), PeersFile: x.cfg.PeersFile, Nonces: x.store, Events: x.store,
 		Catalog: x.store, Offers: x.store, Assets: x.store, Contracts: x.contracts, Clock: dx.SystemClock{}, Log: x.log}
+	x.outbox = outbox.Start(x.store, h.Deliver, dx.SystemClock{}, x.log)
+	h.Outbox = x.outbox
 	x.server.DSP = h
 	x.server.API.Remote = &dsp.Client{ParticipantID: pid, Key: key, HTTP: &http.Client{Timeout: 30 * time.Second}, Clock: dx.SystemClock{}}
 	x.server.API.Peers = h.Peers

@@ -54,6 +54,9 @@ func (Dialect) SingleWriter() bool { return false }
 // LockRow returns the row-locking clause.
 func (Dialect) LockRow() string { return " FOR UPDATE" }
 
+// SkipLocked returns the clause that skips locked rows.
+func (Dialect) SkipLocked() string { return " SKIP LOCKED" }
+
 // Migrations returns the embedded migrations.
 func (Dialect) Migrations() (fs.FS, error) { return fs.Sub(migrations, "migrations") }
 

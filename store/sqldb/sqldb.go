@@ -50,6 +50,9 @@ type Dialect interface {
 	// LockRow is the clause that locks a selected row until the transaction ends
 	// (" FOR UPDATE"), or "" where transactions are serialized anyway.
 	LockRow() string
+	// SkipLocked is the clause that skips rows another transaction holds (" SKIP LOCKED"),
+	// or "" where transactions are serialized anyway.
+	SkipLocked() string
 }
 
 // TextSearch is a dialect's full-text match: SELECT …, Score FROM From WHERE Where.

@@ -40,6 +40,9 @@ func (Dialect) SingleWriter() bool { return true }
 // LockRow returns the row-locking clause.
 func (Dialect) LockRow() string { return "" }
 
+// SkipLocked returns the clause that skips locked rows.
+func (Dialect) SkipLocked() string { return "" }
+
 // Migrations returns the embedded migrations.
 func (Dialect) Migrations() (fs.FS, error) { return fs.Sub(migrations, "migrations") }
 

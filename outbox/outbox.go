@@ -1,0 +1,133 @@
+// Package outbox keeps a node's outbound DSP messages in the database until the peer
+// acknowledges them: a message is stored, sent at once by a worker, and retried with
+// backoff while the peer is unreachable or failing, across restarts and by any replica
+// (a claimed message is leased so two workers do not send it at the same time).
+package outbox
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/dxexchange/dx"
+)
+
+// Message is one stored outbound message.
+type Message struct {
+	ID        string
+	URL       string
+	Body      []byte
+	Attempts  int
+	NextAt    time.Time
+	CreatedAt time.Time
+}
+
+// Store keeps messages (store.Store implements it).
+type Store interface {
+	Enqueue(ctx context.Context, m Message) error
+	Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Message, error)
+	Sent(ctx context.Context, id string, at time.Time) error
+	// Retry records a failed attempt: next is when to try again, zero to give up.
+	Retry(ctx context.Context, id string, next time.Time, reason string) error
+}
+
+// Send delivers a message; a *dx.Error other than EInternal is a final refusal.
+type Send func(ctx context.Context, url string, body []byte) error
+
+// Outbox queues and delivers messages.
+type Outbox struct {
+	store Store
+	send  Send
+	clock dx.Clock
+	log   *slog.Logger
+	wake  chan struct{}
+	stop  context.CancelFunc
+	done  chan struct{}
+	mu    sync.Mutex
+}
+
+// MaxAttempts bounds the deliveries of one message (about half an hour of backoff).
+const MaxAttempts = 12
+
+// Lease is how long a claimed message is reserved for the worker sending it.
+const Lease = 30 * time.Second
+
+// Start returns an outbox whose worker runs until Close.
+func Start(store Store, send Send, clock dx.Clock, log *slog.Logger) *Outbox {
+	ctx, stop := context.WithCancel(context.Background())
+	o := &Outbox{store: store, send: send, clock: clock, log: log, wake: make(chan struct{}, 1), stop: stop, done: make(chan struct{})}
+	go o.run(ctx)
+	return o
+}
+
+// Close stops the worker; undelivered messages stay stored for the next start.
+func (o *Outbox) Close() {
+	o.stop()
+	<-o.done
+}
+
+// Post stores a message for url and wakes the worker to send it at once.
+func (o *Outbox) Post(ctx context.Context, url string, body []byte) error {
+	now := o.clock.Now()
+	if err := o.store.Enqueue(ctx, Message{ID: dx.NewID("msg", now), URL: url, Body: body, NextAt: now, CreatedAt: now}); err != nil {
+		return err
+	}
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (o *Outbox) run(ctx context.Context) {
+	defer close(o.done)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
+	for {
+		msgs, err := o.store.Claim(ctx, o.clock.Now(), Lease, 32)
+		if err != nil && ctx.Err() == nil {
+			o.log.Error("outbox: cannot claim messages", "err", err)
+		}
+		for _, m := range msgs {
+			inflight.Add(1)
+			go func(m Message) {
+				defer inflight.Done()
+				o.deliver(ctx, m)
+			}(m)
+		}
+		if len(msgs) == 32 {
+			continue // more may be due
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+func (o *Outbox) deliver(ctx context.Context, m Message) {
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	err := o.send(sctx, m.URL, m.Body)
+	cancel()
+	now := o.clock.Now()
+	bg := context.Background() // record the outcome even while stopping
+	if err == nil {
+		if err := o.store.Sent(bg, m.ID, now); err != nil {
+			o.log.Error("outbox: cannot mark a message sent", "id", m.ID, "err", err)
+		}
+		return
+	}
+	attempts := m.Attempts + 1
+	if dx.ErrorCode(err) != dx.EInternal || attempts >= MaxAttempts {
+		o.log.Error("outbox: message given up", "url", m.URL, "attempts", attempts, "err", err)
+		o.store.Retry(bg, m.ID, time.Time{}, err.Error())
+		return
+	}
+	backoff := 500 * time.Millisecond << min(attempts-1, 12)
+	o.store.Retry(bg, m.ID, now.Add(backoff), err.Error())
+}
