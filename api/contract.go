@@ -134,14 +134,7 @@ func (a *API) getNegotiation(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) approveNegotiation(w http.ResponseWriter, r *http.Request) error {
 	n, err := a.Contracts.Approve(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	if a.Notify != nil {
-		a.Notify(r.Context(), n)
-	}
-	writeJSON(w, 200, negotiationView(n))
-	return nil
+	return a.stepDone(w, r, n, err)
 }
 
 func (a *API) terminateNegotiation(w http.ResponseWriter, r *http.Request) error {
@@ -152,14 +145,7 @@ func (a *API) terminateNegotiation(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	n, err := a.Contracts.Terminate(r.Context(), r.PathValue("id"), req.Reason)
-	if err != nil {
-		return err
-	}
-	if a.Notify != nil {
-		a.Notify(r.Context(), n)
-	}
-	writeJSON(w, 200, negotiationView(n))
-	return nil
+	return a.stepDone(w, r, n, err)
 }
 
 func (a *API) listAgreements(w http.ResponseWriter, r *http.Request) error {
@@ -303,13 +289,7 @@ func (a *API) transferData(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) counterOffer(w http.ResponseWriter, r *http.Request) error {
-	return a.newTerms(w, r, func(ctx context.Context, id string, raw []byte) (contract.Negotiation, error) {
-		n, err := a.Contracts.CounterOffer(ctx, id, raw)
-		if err == nil && a.Notify != nil {
-			a.Notify(ctx, n) // a remote consumer gets the offer
-		}
-		return n, err
-	})
+	return a.newTerms(w, r, a.Contracts.CounterOffer)
 }
 
 func (a *API) counterRequest(w http.ResponseWriter, r *http.Request) error {
@@ -325,17 +305,22 @@ func (a *API) newTerms(w http.ResponseWriter, r *http.Request, step func(ctx con
 		return err
 	}
 	n, err := step(r.Context(), r.PathValue("id"), req.Policy)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, negotiationView(n))
-	return nil
+	return a.stepDone(w, r, n, err)
 }
 
 func (a *API) acceptOffer(w http.ResponseWriter, r *http.Request) error {
 	n, err := a.Contracts.Accept(r.Context(), r.PathValue("id"))
+	return a.stepDone(w, r, n, err)
+}
+
+// stepDone answers a negotiation step and tells a remote consumer what changed (the
+// offer, the agreement, the termination); for local negotiations Notify does nothing.
+func (a *API) stepDone(w http.ResponseWriter, r *http.Request, n contract.Negotiation, err error) error {
 	if err != nil {
 		return err
+	}
+	if a.Notify != nil {
+		a.Notify(r.Context(), n)
 	}
 	writeJSON(w, 200, negotiationView(n))
 	return nil
