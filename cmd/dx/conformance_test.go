@@ -139,13 +139,14 @@ func (k *tck) validate(schema string, v any) {
 	}
 }
 
-// await returns the first message of type typ the node sent to the TCK's callback.
-func (k *tck) await(typ string) map[string]any {
+// await returns the first message of type typ (for consumerPID, unless "") that the node
+// sent to the TCK's callback, waiting for it up to two seconds.
+func (k *tck) await(typ, consumerPID string) map[string]any {
 	k.t.Helper()
 	for range 100 {
 		k.mu.Lock()
 		for _, m := range k.inbox {
-			if m["@type"] == typ {
+			if m["@type"] == typ && (consumerPID == "" || m["consumerPid"] == consumerPID) {
 				k.mu.Unlock()
 				return m
 			}
@@ -153,7 +154,7 @@ func (k *tck) await(typ string) map[string]any {
 		k.mu.Unlock()
 		time.Sleep(20 * time.Millisecond)
 	}
-	k.t.Fatalf("the node sent no %s", typ)
+	k.t.Fatalf("the node sent no %s for %q", typ, consumerPID)
 	return nil
 }
 
@@ -217,7 +218,7 @@ func TestCN_01_04(t *testing.T) {
 	if code != 201 {
 		t.Fatalf("request: %d %v", code, ack)
 	}
-	agreement := k.await("ContractAgreementMessage")
+	agreement := k.await("ContractAgreementMessage", "")
 	k.validate("negotiation/contract-agreement-message-schema.json", agreement)
 	pid := agreement["providerPid"].(string)
 	if k.state(pid) != "AGREED" {
@@ -232,7 +233,7 @@ func TestCN_01_04(t *testing.T) {
 	if code, out := k.send("POST", "/negotiations/"+pid+"/agreement/verification", verification); code != 200 {
 		t.Fatalf("verification: %d %v", code, out)
 	}
-	event := k.await("ContractNegotiationEventMessage")
+	event := k.await("ContractNegotiationEventMessage", "")
 	k.validate("negotiation/contract-negotiation-event-message-schema.json", event)
 	if event["eventType"] != "FINALIZED" || k.state(pid) != "FINALIZED" {
 		t.Fatalf("FINALIZED: %v", event)
@@ -296,23 +297,7 @@ func (k *tck) agreed(offerID, consumerPID string) string {
 	if code, ack := k.request(offerID, consumerPID); code != 201 {
 		k.t.Fatalf("request: %d %v", code, ack)
 	}
-	var agreement map[string]any
-	for range 100 {
-		k.mu.Lock()
-		for _, m := range k.inbox {
-			if m["@type"] == "ContractAgreementMessage" && m["consumerPid"] == consumerPID {
-				agreement = m
-			}
-		}
-		k.mu.Unlock()
-		if agreement != nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if agreement == nil {
-		k.t.Fatal("no agreement")
-	}
+	agreement := k.await("ContractAgreementMessage", consumerPID)
 	pid := agreement["providerPid"].(string)
 	raw, _ := json.Marshal(map[string]any{"agreement": agreement["agreement"], "signatures": agreement[dxSignatures]})
 	sig := signAgreement(k.t, raw, k.self.ParticipantID, k.key)
@@ -335,23 +320,7 @@ func (k *tck) startTransfer(agreementID, consumerPID string) (string, map[string
 	if code != 201 {
 		k.t.Fatalf("transfer request: %d %v", code, ack)
 	}
-	var start map[string]any
-	for range 100 {
-		k.mu.Lock()
-		for _, m := range k.inbox {
-			if m["@type"] == "TransferStartMessage" && m["consumerPid"] == consumerPID {
-				start = m
-			}
-		}
-		k.mu.Unlock()
-		if start != nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if start == nil {
-		k.t.Fatal("no TransferStartMessage")
-	}
+	start := k.await("TransferStartMessage", consumerPID)
 	k.validate("transfer/transfer-start-message-schema.json", start)
 	return start["providerPid"].(string), start
 }
@@ -426,20 +395,9 @@ func TestTP_02(t *testing.T) {
 // startTransferAwait waits for another TransferStartMessage for consumerPID.
 func (k *tck) startTransferAwait(consumerPID string) (string, map[string]any) {
 	k.t.Helper()
-	for range 100 {
-		k.mu.Lock()
-		for _, m := range k.inbox {
-			if m["@type"] == "TransferStartMessage" && m["consumerPid"] == consumerPID {
-				k.mu.Unlock()
-				k.validate("transfer/transfer-start-message-schema.json", m)
-				return m["providerPid"].(string), m
-			}
-		}
-		k.mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
-	}
-	k.t.Fatal("no new TransferStartMessage")
-	return "", nil
+	m := k.await("TransferStartMessage", consumerPID)
+	k.validate("transfer/transfer-start-message-schema.json", m)
+	return m["providerPid"].(string), m
 }
 
 // TestTP_01_02: the node (as provider) completes a started transfer through its
@@ -452,7 +410,7 @@ func TestTP_01_02(t *testing.T) {
 	if err := k.provider.Do(context.Background(), "POST", "/api/v1/transfers/"+pid+"/complete", map[string]string{}, &out); err != nil {
 		t.Fatal(err)
 	}
-	msg := k.await("TransferCompletionMessage")
+	msg := k.await("TransferCompletionMessage", "")
 	k.validate("transfer/transfer-completion-message-schema.json", msg)
 	if k.transferState(pid) != "COMPLETED" {
 		t.Fatal("not COMPLETED")
@@ -472,7 +430,7 @@ func TestCN_01_03(t *testing.T) {
 	if err := k.provider.Do(context.Background(), "POST", "/api/v1/negotiations/"+id+"/offer", map[string]any{"policy": json.RawMessage(`{"@type":"Offer","permission":[{"action":"use"}]}`)}, nil); err != nil {
 		t.Fatal(err)
 	}
-	offer := k.await("ContractOfferMessage")
+	offer := k.await("ContractOfferMessage", "")
 	k.validate("negotiation/contract-offer-message-schema.json", offer)
 	if k.state(pid) != "OFFERED" {
 		t.Fatal("not OFFERED")
@@ -488,7 +446,7 @@ func TestCN_01_03(t *testing.T) {
 	if code, out := k.send("POST", "/negotiations/"+pid+"/events", accepted); code != 200 {
 		t.Fatalf("ACCEPTED: %d %v", code, out)
 	}
-	agreement := k.await("ContractAgreementMessage")
+	agreement := k.await("ContractAgreementMessage", "")
 	k.validate("negotiation/contract-agreement-message-schema.json", agreement)
 	raw, _ := json.Marshal(map[string]any{"agreement": agreement["agreement"], "signatures": agreement[dxSignatures]})
 	sig := signAgreement(t, raw, k.self.ParticipantID, k.key)
@@ -496,7 +454,7 @@ func TestCN_01_03(t *testing.T) {
 		"@type": "ContractAgreementVerificationMessage", "providerPid": pid, "consumerPid": "urn:uuid:cn-01-03", dxSignature: sig}); code != 200 {
 		t.Fatalf("verification: %d %v", code, out)
 	}
-	if k.await("ContractNegotiationEventMessage")["eventType"] != "FINALIZED" || k.state(pid) != "FINALIZED" {
+	if k.await("ContractNegotiationEventMessage", "")["eventType"] != "FINALIZED" || k.state(pid) != "FINALIZED" {
 		t.Fatal("not FINALIZED")
 	}
 }
@@ -516,20 +474,9 @@ func TestCN_02(t *testing.T) {
 	}
 	local := func(pid string) string { return strings.TrimPrefix(pid, "urn:dx:negotiation:") }
 	awaitTermination := func(consumerPID string) map[string]any {
-		for range 100 {
-			k.mu.Lock()
-			for _, m := range k.inbox {
-				if m["@type"] == "ContractNegotiationTerminationMessage" && m["consumerPid"] == consumerPID {
-					k.mu.Unlock()
-					k.validate("negotiation/contract-negotiation-termination-message-schema.json", m)
-					return m
-				}
-			}
-			k.mu.Unlock()
-			time.Sleep(20 * time.Millisecond)
-		}
-		t.Fatalf("no termination for %s", consumerPID)
-		return nil
+		m := k.await("ContractNegotiationTerminationMessage", consumerPID)
+		k.validate("negotiation/contract-negotiation-termination-message-schema.json", m)
+		return m
 	}
 	// 02-01
 	pid := start("urn:uuid:cn-02-01")
@@ -544,7 +491,7 @@ func TestCN_02(t *testing.T) {
 	if err := k.provider.Do(ctx, "POST", "/api/v1/negotiations/"+local(pid)+"/offer", map[string]any{"policy": json.RawMessage(`{"@type":"Offer","permission":[{"action":"use"}]}`)}, nil); err != nil {
 		t.Fatal(err)
 	}
-	k.await("ContractOfferMessage")
+	k.await("ContractOfferMessage", "")
 	if _, err := k.provider.NegotiationAction(ctx, local(pid), "terminate", "offer withdrawn"); err != nil {
 		t.Fatal(err)
 	}
@@ -576,7 +523,7 @@ func TestCN_01_02(t *testing.T) {
 	if err := k.provider.Do(ctx, "POST", "/api/v1/negotiations/"+local+"/offer", map[string]any{"policy": json.RawMessage(`{"@type":"Offer","permission":[{"action":"use"}]}`)}, nil); err != nil {
 		t.Fatal(err)
 	}
-	offer := k.await("ContractOfferMessage")
+	offer := k.await("ContractOfferMessage", "")
 	counter := map[string]any{"@context": []string{dsp.Context}, "@type": "ContractRequestMessage", "providerPid": pid, "consumerPid": "urn:uuid:cn-01-02",
 		"offer": map[string]any{"@id": offer["offer"].(map[string]any)["@id"], "@type": "Offer", "target": k.dataset,
 			"permission": []any{map[string]any{"action": "use", "constraint": []any{map[string]any{"leftOperand": "odrl:count", "operator": "lteq", "rightOperand": "1"}}}}}}
