@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/api"
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/client"
 	"github.com/dxexchange/dx/dsp"
@@ -326,25 +327,9 @@ func TestCrossNodeNegotiation(t *testing.T) {
 // organisation on node A (its node signs and sends the agreement), and terminations from
 // either side reach the other with their reasons.
 func TestCrossNodeApprovalAndTermination(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts two dx processes")
-	}
-	a, b := startNode(t), startNode(t)
-	a.trust(t, b)
-	b.trust(t, a)
-	ctx := context.Background()
-	prov, _ := client.New(a.url, a.token).CreateOrg(ctx, party.NewOrg{Name: "provider", Roles: []string{"provider"}})
-	pc := client.New(a.url, prov.Token)
-	res, err := pc.Register(ctx, asset.Register{Name: "x", FileName: "x.csv", Meta: asset.Meta{Title: asset.Text{En: "x"}, Industry: "A"}}, strings.NewReader("a\n1\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	manual, err := pc.CreateOffer(ctx, res.Asset.ID, json.RawMessage(`{"@type":"Offer","permission":[{"action":"use","constraint":[{"leftOperand":"odrl:count","operator":"lteq","rightOperand":"3"}]}]}`), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, _ := client.New(b.url, b.token).CreateOrg(ctx, party.NewOrg{Name: "consumer", Roles: []string{"consumer"}})
-	cc := client.New(b.url, cons.Token)
+	p := twoNodesWithOffer(t, "3")
+	a, pc, cc, ctx := p.a, p.pc, p.cc, context.Background()
+	res, manual := p.asset, p.offer
 	dataset := "urn:dx:asset:" + res.Asset.ID
 	start := func() string {
 		var n struct {
@@ -425,22 +410,9 @@ func TestCrossNodeApprovalAndTermination(t *testing.T) {
 // consumer's organisation accepts them through its node; the agreement on the offered
 // terms follows and is finalized.
 func TestCrossNodeCounterOffer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts two dx processes")
-	}
-	a, b := startNode(t), startNode(t)
-	a.trust(t, b)
-	b.trust(t, a)
-	ctx := context.Background()
-	prov, _ := client.New(a.url, a.token).CreateOrg(ctx, party.NewOrg{Name: "provider", Roles: []string{"provider"}})
-	pc := client.New(a.url, prov.Token)
-	res, err := pc.Register(ctx, asset.Register{Name: "x", FileName: "x.csv", Meta: asset.Meta{Title: asset.Text{En: "x"}, Industry: "A"}}, strings.NewReader("a\n1\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	manual, _ := pc.CreateOffer(ctx, res.Asset.ID, json.RawMessage(`{"@type":"Offer","permission":[{"action":"use","constraint":[{"leftOperand":"odrl:count","operator":"lteq","rightOperand":"10"}]}]}`), false)
-	cons, _ := client.New(b.url, b.token).CreateOrg(ctx, party.NewOrg{Name: "consumer", Roles: []string{"consumer"}})
-	cc := client.New(b.url, cons.Token)
+	p := twoNodesWithOffer(t, "10")
+	a, pc, cc, ctx := p.a, p.pc, p.cc, context.Background()
+	res, manual := p.asset, p.offer
 	var started struct {
 		ConsumerPID string `json:"consumer_pid"`
 	}
@@ -499,4 +471,43 @@ func TestCrossNodeCounterOffer(t *testing.T) {
 	if list.Negotiations[0]["state"] != "FINALIZED" {
 		t.Fatalf("provider side: %v", list.Negotiations[0]["state"])
 	}
+}
+
+// nodePair is a provider node a with an asset and a manual offer on it, and a consumer
+// node b, trusting each other, with a client for each side's organisation.
+type nodePair struct {
+	a, b   *node
+	pc, cc *client.Client
+	asset  api.Registered
+	offer  api.OfferView
+}
+
+// twoNodesWithOffer starts the pair; the offer allows count uses and needs approval.
+func twoNodesWithOffer(t *testing.T, count string) nodePair {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts two dx processes")
+	}
+	p := nodePair{a: startNode(t), b: startNode(t)}
+	p.a.trust(t, p.b)
+	p.b.trust(t, p.a)
+	ctx := context.Background()
+	prov, err := client.New(p.a.url, p.a.token).CreateOrg(ctx, party.NewOrg{Name: "provider", Roles: []string{"provider"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.pc = client.New(p.a.url, prov.Token)
+	if p.asset, err = p.pc.Register(ctx, asset.Register{Name: "x", FileName: "x.csv", Meta: asset.Meta{Title: asset.Text{En: "x"}, Industry: "A"}}, strings.NewReader("a\n1\n")); err != nil {
+		t.Fatal(err)
+	}
+	policy := `{"@type":"Offer","permission":[{"action":"use","constraint":[{"leftOperand":"odrl:count","operator":"lteq","rightOperand":"` + count + `"}]}]}`
+	if p.offer, err = p.pc.CreateOffer(ctx, p.asset.Asset.ID, json.RawMessage(policy), false); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := client.New(p.b.url, p.b.token).CreateOrg(ctx, party.NewOrg{Name: "consumer", Roles: []string{"consumer"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cc = client.New(p.b.url, cons.Token)
+	return p
 }
