@@ -46,6 +46,8 @@ type RemoteStore interface {
 	RemoteNegotiations(ctx context.Context, orgID string) ([]RemoteNegotiation, error)
 	// RemoteByAgreement finds an organisation's negotiation with a peer by its agreement ID.
 	RemoteByAgreement(ctx context.Context, orgID, agreementID string) (RemoteNegotiation, error)
+	// SetRemoteProviderPID records the provider's process ID if none is recorded yet.
+	SetRemoteProviderPID(ctx context.Context, consumerPID, providerPID string) error
 	// UpdateRemote moves r from state `from` (EConflict if no longer there).
 	UpdateRemote(ctx context.Context, r RemoteNegotiation, from State, events []dx.Event) error
 	// UpdateRemoteTerms is UpdateRemote that also replaces the terms (an offer from the peer).
@@ -235,10 +237,14 @@ func (s *Service) StartRemote(ctx context.Context, peer, datasetID string, terms
 	return r, s.Store.CreateRemote(ctx, r, []dx.Event{ev})
 }
 
-// RemoteAcked records the provider's process ID from its answer to the request.
+// RemoteAcked records the provider's process ID, from its answer to the request or from
+// its first message (whichever comes first: the agreement may overtake the answer), and
+// returns the negotiation as stored.
 func (s *Service) RemoteAcked(ctx context.Context, r RemoteNegotiation, providerPID string) (RemoteNegotiation, error) {
-	r.ProviderPID, r.UpdatedAt = providerPID, s.now()
-	return r, s.Store.UpdateRemote(ctx, r, r.State, nil)
+	if err := s.Store.SetRemoteProviderPID(ctx, r.ConsumerPID, providerPID); err != nil {
+		return r, err
+	}
+	return s.Store.Remote(ctx, r.ConsumerPID)
 }
 
 // RemoteFailed terminates a remote negotiation whose message the peer refused.

@@ -143,7 +143,9 @@ func (h *Handler) callbackAgreement(w http.ResponseWriter, r *http.Request, peer
 		return negError{err, msg.ProviderPID, pid, ""}
 	}
 	if rn.ProviderPID == "" {
-		rn, _ = h.Contracts.RemoteAcked(r.Context(), rn, msg.ProviderPID)
+		if acked, err := h.Contracts.RemoteAcked(r.Context(), rn, msg.ProviderPID); err == nil {
+			rn = acked
+		}
 	}
 	writeJSON(w, 200, ack(msg.ProviderPID, pid, rn.State))
 	h.dispatch(strings.TrimRight(peer.URL, "/")+BasePath+"/negotiations/"+msg.ProviderPID+"/agreement/verification", map[string]any{

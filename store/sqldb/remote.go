@@ -135,3 +135,11 @@ func (s *DB) UpdateRemoteTerms(ctx context.Context, r contract.RemoteNegotiation
 		return s.insertEvents(ctx, tx, events)
 	})
 }
+
+// SetRemoteProviderPID records the provider's process ID once, whatever the state.
+func (s *DB) SetRemoteProviderPID(ctx context.Context, consumerPID, providerPID string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE remote_negotiations SET provider_pid = ? WHERE consumer_pid = ? AND provider_pid = ''`), providerPID, consumerPID)
+		return err
+	})
+}
