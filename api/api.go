@@ -49,6 +49,9 @@ type API struct {
 	CounterWithPeer func(ctx context.Context, consumerPID string, terms policy.Policy) (contract.RemoteNegotiation, error)
 	// TerminateWithPeer ends a consumer-side negotiation with a peer and tells the peer.
 	TerminateWithPeer func(ctx context.Context, consumerPID, reason string) (contract.RemoteNegotiation, error)
+	// ChangeTransferWithPeer suspends, resumes, completes or terminates a transfer from a
+	// peer and tells the peer.
+	ChangeTransferWithPeer func(ctx context.Context, consumerPID, action, reason string) (contract.RemoteTransfer, error)
 	// Contracts serves offers, negotiations and agreements; nil leaves them out.
 	Contracts *contract.Service
 	Log       *slog.Logger

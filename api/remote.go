@@ -26,6 +26,7 @@ func (a *API) remoteRoutes() []Route {
 		{Method: "GET", Path: "/api/v1/peers/transfers/{pid}", Summary: "Show one transfer from a peer (by consumer process ID)", Auth: true, Response: "json", handler: a.getPeerTransfer},
 		{Method: "GET", Path: "/api/v1/peers/transfers", Summary: "List the caller's transfers from peer connectors", Auth: true, Response: "json", handler: a.listPeerTransfers},
 		{Method: "POST", Path: "/api/v1/peers/transfers", Summary: "Ask a peer connector to start a pull transfer under an agreement: {participant, agreement_id}", Auth: true, Body: "json", Response: "json", handler: a.transferFromPeer},
+		{Method: "POST", Path: "/api/v1/peers/transfers/{pid}/{action}", Summary: "Suspend, resume, complete or terminate a transfer from a peer and tell the peer: {reason?}", Auth: true, Body: "json", Response: "json", handler: a.changePeerTransfer},
 		{Method: "GET", Path: "/api/v1/peers/transfers/{pid}/data", Summary: "Pull a started transfer's data from the peer through this node", Auth: true, Query: []string{"format"}, Response: "stream", handler: a.pullFromPeer},
 		{Method: "GET", Path: "/api/v1/peers/catalog", Summary: "Fetch a peer connector's DSP catalog through this node (signed request)", Auth: true, Query: []string{"participant"}, Response: "json", handler: a.peerCatalog},
 	}
@@ -196,5 +197,22 @@ func (a *API) counterPeerOffer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, 200, RemoteNegotiationView{RemoteNegotiation: rn, Agreement: rn.Agreement})
+	return nil
+}
+
+func (a *API) changePeerTransfer(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 {
+		if err := a.decode(w, r, &req); err != nil {
+			return err
+		}
+	}
+	t, err := a.ChangeTransferWithPeer(r.Context(), r.PathValue("pid"), r.PathValue("action"), req.Reason)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, t)
 	return nil
 }

@@ -31,6 +31,9 @@ type RemoteTransferStore interface {
 	RemoteTransfer(ctx context.Context, consumerPID string) (RemoteTransfer, error)
 	RemoteTransfers(ctx context.Context, orgID string) ([]RemoteTransfer, error)
 	UpdateRemoteTransfer(ctx context.Context, t RemoteTransfer, from TransferState, events []dx.Event) error
+	// SetRemoteTransferProviderPID records the provider's process ID if none is recorded
+	// yet (its start message may overtake its answer to the request).
+	SetRemoteTransferProviderPID(ctx context.Context, consumerPID, providerPID string) error
 }
 
 // PeerTransfer handles a peer's TransferRequestMessage on the provider's node: the
@@ -148,4 +151,60 @@ func (s *Service) RemoteTransferFor(ctx context.Context, consumerPID string) (Re
 		return RemoteTransfer{}, transferNotFound(consumerPID)
 	}
 	return t, nil
+}
+
+// RemoteTransferAcked records the provider's process ID from its answer to the request
+// and returns the transfer as stored.
+func (s *Service) RemoteTransferAcked(ctx context.Context, t RemoteTransfer, providerPID string) (RemoteTransfer, error) {
+	if providerPID != "" {
+		if err := s.Store.SetRemoteTransferProviderPID(ctx, t.ConsumerPID, providerPID); err != nil {
+			return t, err
+		}
+	}
+	return s.Store.RemoteTransfer(ctx, t.ConsumerPID)
+}
+
+// RemoteTransferFailed terminates a transfer whose request the peer refused or never
+// answered, with the reason, so that it does not wait in REQUESTED forever.
+func (s *Service) RemoteTransferFailed(ctx context.Context, t RemoteTransfer, reason string) (RemoteTransfer, error) {
+	return s.changeRemoteTransfer(ctx, dx.Principal{OrgID: t.OrgID}, t, TMsgTermination, reason)
+}
+
+// RemoteChangeTransfer applies, for the calling organisation, its own suspension,
+// resumption, completion or termination of a transfer from a peer; the caller then sends
+// the message to the peer. A resumed transfer is STARTED again but has no token until the
+// provider's start message brings a new data address.
+func (s *Service) RemoteChangeTransfer(ctx context.Context, consumerPID, action, reason string) (RemoteTransfer, TransferMessage, error) {
+	p, err := dx.PrincipalFrom(ctx)
+	if err != nil {
+		return RemoteTransfer{}, "", err
+	}
+	if err := p.Require(dx.ScopeWrite); err != nil {
+		return RemoteTransfer{}, "", err
+	}
+	t, err := s.RemoteTransferFor(ctx, consumerPID)
+	if err != nil {
+		return t, "", err
+	}
+	msg, ok := map[string]TransferMessage{"suspend": TMsgSuspension, "resume": TMsgStart, "complete": TMsgCompletion, "terminate": TMsgTermination}[action]
+	if !ok {
+		return t, "", dx.Errorf(dx.EInvalid, "未知操作 %q / unknown action %q (suspend, resume, complete, terminate)", action, action)
+	}
+	if t.ProviderPID == "" && msg != TMsgTermination {
+		return t, "", dx.Errorf(dx.EConflict, "对端尚未确认传输请求 / the peer has not acknowledged the transfer request yet")
+	}
+	t, err = s.changeRemoteTransfer(ctx, p, t, msg, strings.TrimSpace(reason))
+	return t, msg, err
+}
+
+func (s *Service) changeRemoteTransfer(ctx context.Context, p dx.Principal, t RemoteTransfer, m TransferMessage, reason string) (RemoteTransfer, error) {
+	from := t.State
+	next, err := NextTransfer(from, m, false)
+	if err != nil || next == from {
+		return t, err
+	}
+	t.State, t.Reason, t.UpdatedAt = next, reason, s.now()
+	t.Token = ""
+	ev := dx.NewEvent(t.UpdatedAt, p, "remote.transfer."+strings.ToLower(string(next)), t.ConsumerPID, map[string]any{"by": p.OrgID, "reason": reason})
+	return t, s.Store.UpdateRemoteTransfer(ctx, t, from, []dx.Event{ev})
 }

@@ -25,6 +25,7 @@ func (h *Handler) registerTransfer(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+BasePath+"/transfers/request", h.signed(h.transferRequest))
 	mux.HandleFunc("POST "+BasePath+"/callback/transfers/{pid}/start", h.signed(h.callbackTransferStart))
 	mux.HandleFunc("GET "+BasePath+"/transfers/{pid}", h.signed(h.transferGet))
+	mux.HandleFunc("GET "+BasePath+"/callback/transfers/{pid}", h.signed(h.callbackTransferGet))
 	for _, kind := range []string{"start", "completion", "termination", "suspension"} {
 		mux.HandleFunc("POST "+BasePath+"/transfers/{pid}/"+kind, h.signed(h.transferChange(kind)))
 		if kind != "start" {
@@ -166,9 +167,14 @@ func (h *Handler) callbackTransferStart(w http.ResponseWriter, r *http.Request, 
 	for _, p := range msg.DataAddress.Properties {
 		props[p.Name] = p.Value
 	}
-	expires, err := time.Parse(time.RFC3339, props[extExpiresAt])
-	if msg.DataAddress.EndpointType != EndpointTypeHTTP || msg.DataAddress.Endpoint == "" || props["authorization"] == "" || props["authType"] != "bearer" || err != nil {
-		return fail(dx.Errorf(dx.EInvalid, "数据地址不完整 / the data address lacks endpoint, authorization, authType bearer or expiresAt"))
+	// A peer that does not say when its token expires (not a dx node) is assumed to grant
+	// dx's own token lifetime; the data plane refuses an expired token anyway.
+	expires, err := h.Clock.Now().Add(contract.TokenTTL), error(nil)
+	if v, ok := props[extExpiresAt]; ok {
+		expires, err = time.Parse(time.RFC3339, v)
+	}
+	if msg.DataAddress.EndpointType != EndpointTypeHTTP || msg.DataAddress.Endpoint == "" || props["authorization"] == "" || !strings.EqualFold(props["authType"], "bearer") || err != nil {
+		return fail(dx.Errorf(dx.EInvalid, "数据地址不完整 / the data address lacks endpoint, authorization or authType bearer, or has an invalid expiresAt"))
 	}
 	t, err := h.Contracts.OnTransferStart(r.Context(), peer.ParticipantID, pid, msg.ProviderPID, msg.DataAddress.Endpoint, props["authorization"], expires)
 	if err != nil {
@@ -191,9 +197,56 @@ func (h *Handler) Transfer(ctx context.Context, participant, agreementID string)
 	}
 	msg := map[string]any{"@context": []string{Context}, "@type": "TransferRequestMessage", "consumerPid": t.ConsumerPID, "agreementId": agreementID,
 		"format": FormatPull, "callbackAddress": h.PublicURL + BasePath + "/callback"}
-	err = h.client().Do(ctx, peer, "POST", "/transfers/request", msg, nil)
+	var answer struct {
+		ProviderPID string `json:"providerPid"`
+	}
+	err = h.client().Do(ctx, peer, "POST", "/transfers/request", msg, &answer)
 	h.record("dsp.out", peer.URL+BasePath+"/transfers/request", peer.ParticipantID, mustMarshal(msg), err)
-	return t, err
+	if err != nil {
+		t, _ = h.Contracts.RemoteTransferFailed(ctx, t, dx.ErrorMessage(err))
+		return t, err
+	}
+	if updated, err := h.Contracts.RemoteTransferAcked(ctx, t, answer.ProviderPID); err == nil {
+		t = updated
+	}
+	return t, nil
+}
+
+// ChangeTransferWithPeer suspends, resumes, completes or terminates, for the calling
+// organisation, a transfer from a peer and tells the peer (a resumption is a
+// TransferStartMessage to the provider, which answers with a new data address).
+func (h *Handler) ChangeTransferWithPeer(ctx context.Context, consumerPID, action, reason string) (contract.RemoteTransfer, error) {
+	t, m, err := h.Contracts.RemoteChangeTransfer(ctx, consumerPID, action, reason)
+	if err != nil {
+		return t, err
+	}
+	peer, ok := h.peer(t.Peer)
+	if !ok || t.ProviderPID == "" {
+		return t, nil // nobody to tell: the peer is no longer trusted or never answered
+	}
+	kind := map[contract.TransferMessage]string{contract.TMsgStart: "start", contract.TMsgSuspension: "suspension",
+		contract.TMsgCompletion: "completion", contract.TMsgTermination: "termination"}[m]
+	msg := map[string]any{"@context": []string{Context}, "@type": string(m), "providerPid": t.ProviderPID, "consumerPid": t.ConsumerPID}
+	if (kind == "suspension" || kind == "termination") && t.Reason != "" {
+		msg["reason"] = []string{t.Reason}
+	}
+	h.dispatch(strings.TrimRight(peer.URL, "/")+BasePath+"/transfers/"+t.ProviderPID+"/"+kind, msg)
+	return t, nil
+}
+
+// callbackTransferGet answers a provider's GET of a consumer-side transfer.
+func (h *Handler) callbackTransferGet(w http.ResponseWriter, r *http.Request, peer Peer, _ []byte) error {
+	pid := r.PathValue("pid")
+	t, err := h.Contracts.Store.RemoteTransfer(r.Context(), pid)
+	if err != nil || t.Peer != peer.ParticipantID {
+		return negError{dx.Errorf(dx.ENotFound, "传输不存在 / transfer not found"), "urn:dx:unknown", pid, "TransferError"}
+	}
+	provider := t.ProviderPID
+	if provider == "" {
+		provider = "urn:dx:unknown"
+	}
+	writeJSON(w, 200, transferAck(provider, pid, t.State))
+	return nil
 }
 
 // Pull streams a started transfer's data from the peer's data plane to w (the consumer

@@ -325,7 +325,7 @@ func (ps *parser) value(v any, k kind, ptr string) (string, bool) {
 // normalise returns the canonical lexical form of s as a value of kind k, or a message.
 func normalise(k kind, s string) (string, string) {
 	bad := func(what string) (string, string) {
-		return "", fmt.Sprintf("%q 不是有效的%s / %q is not a valid %s", s, what, s, what)
+		return "", fmt.Sprintf("%q 不是有效的%s / %q is not a valid %s", s, what, s, strings.TrimSpace(what))
 	}
 	switch k {
 	case kPurpose:

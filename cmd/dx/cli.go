@@ -516,6 +516,37 @@ func runClient(ctx context.Context, noun string, args []string, stdout, stderr i
 		return c.print(res, func(tw *tabwriter.Writer) {
 			fmt.Fprintf(tw, "传输 Transfer\t%s\n状态 State\t%s\n取数 / pull:\tdx peer pull %s -o data.csv\n", res.ConsumerPID, res.State, res.ConsumerPID)
 		})
+	case "peer accept", "peer terminate":
+		if err := need(pos, 1, "NEGOTIATION (consumer PID)", stderr); err != nil {
+			return err
+		}
+		var res api.RemoteNegotiationView
+		path := "/api/v1/peers/negotiations/" + url.PathEscape(pos[0]) + "/" + verb
+		var body any
+		if verb == "terminate" {
+			body = map[string]string{"reason": *reason}
+		}
+		if err := c.c.Do(ctx, "POST", path, body, &res); err != nil {
+			return err
+		}
+		return c.print(res, func(tw *tabwriter.Writer) {
+			fmt.Fprintf(tw, "协商 Negotiation\t%s\n状态 State\t%s\n", res.ConsumerPID, res.State)
+		})
+	case "peer suspend", "peer resume", "peer complete", "peer stop":
+		if err := need(pos, 1, "TRANSFER (consumer PID)", stderr); err != nil {
+			return err
+		}
+		action := map[string]string{"stop": "terminate"}[verb]
+		if action == "" {
+			action = verb
+		}
+		var res contract.RemoteTransfer
+		if err := c.c.Do(ctx, "POST", "/api/v1/peers/transfers/"+url.PathEscape(pos[0])+"/"+action, map[string]string{"reason": *reason}, &res); err != nil {
+			return err
+		}
+		return c.print(res, func(tw *tabwriter.Writer) {
+			fmt.Fprintf(tw, "传输 Transfer\t%s\n状态 State\t%s\n", res.ConsumerPID, res.State)
+		})
 	case "peer transfers":
 		var res struct {
 			Transfers []contract.RemoteTransfer `json:"transfers"`

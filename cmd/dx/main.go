@@ -44,7 +44,9 @@ Usage:
               | suspend|resume|complete|terminate ID [--reason TEXT]
   dx agreement verify FILE   check a signed agreement offline (both parties' signatures)
   dx peer     list | catalog PARTICIPANT | negotiate PARTICIPANT DATASET OFFER | negotiations
+              | accept NEG | terminate NEG [--reason TEXT]   (NEG: your consumer PID)
               | transfer PARTICIPANT AGREEMENT | transfers | pull TRANSFER [-o FILE]
+              | suspend|resume|complete|stop TRANSFER [--reason TEXT]
 
 Client verbs read DX_SERVER (default http://127.0.0.1:8080) and DX_TOKEN, or --server and
 --token; add --json for machine-readable output.

@@ -238,6 +238,7 @@ func (x *exchange) enableDSP(ctx context.Context, operator party.Org, addr strin
 	x.server.API.Notify = h.Notify
 	x.server.API.NotifyTransfer = h.NotifyTransfer
 	x.server.API.TerminateWithPeer = h.TerminateWithPeer
+	x.server.API.ChangeTransferWithPeer = h.ChangeTransferWithPeer
 	x.server.API.AcceptFromPeer = h.AcceptFromPeer
 	x.server.API.CounterWithPeer = h.CounterWithPeer
 	x.contracts.Node = &contract.Node{Participant: pid, Key: key}

@@ -68,3 +68,11 @@ func (s *DB) UpdateRemoteTransfer(ctx context.Context, t contract.RemoteTransfer
 		return s.insertEvents(ctx, tx, events)
 	})
 }
+
+// SetRemoteTransferProviderPID records the provider's process ID once, whatever the state.
+func (s *DB) SetRemoteTransferProviderPID(ctx context.Context, consumerPID, providerPID string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE remote_transfers SET provider_pid = ? WHERE consumer_pid = ? AND provider_pid = ''`), providerPID, consumerPID)
+		return err
+	})
+}
