@@ -39,10 +39,15 @@ type API struct {
 	Negotiate func(ctx context.Context, participant, datasetID, offerID string) (contract.RemoteNegotiation, error)
 	Transfer  func(ctx context.Context, participant, agreementID string) (contract.RemoteTransfer, error)
 	Pull      func(ctx context.Context, t contract.RemoteTransfer, format string, w http.ResponseWriter) error
-	// Notify tells a remote consumer about a provider-side step (agreement, termination).
-	Notify func(ctx context.Context, n contract.Negotiation)
-	// NotifyTransfer tells a remote consumer about a provider-side transfer step.
-	NotifyTransfer func(ctx context.Context, t contract.Transfer, addr contract.DataAddress)
+	// Notify queues the message telling a remote consumer about a provider-side step
+	// (offer, agreement, termination).
+	Notify func(ctx context.Context, n contract.Negotiation) error
+	// NotifyTransfer queues the message telling a remote consumer about a provider-side
+	// transfer step.
+	NotifyTransfer func(ctx context.Context, t contract.Transfer, addr contract.DataAddress) error
+	// Atomically runs fn as one unit of work (a state change and the messages announcing
+	// it are stored together); nil runs fn as it is.
+	Atomically func(ctx context.Context, fn func(ctx context.Context) error) error
 	// AcceptFromPeer accepts a peer's offer and tells the peer.
 	AcceptFromPeer func(ctx context.Context, consumerPID string) (contract.RemoteNegotiation, error)
 	// CounterWithPeer answers a peer's offer with other terms and tells the peer.

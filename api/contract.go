@@ -133,8 +133,7 @@ func (a *API) getNegotiation(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) approveNegotiation(w http.ResponseWriter, r *http.Request) error {
-	n, err := a.Contracts.Approve(r.Context(), r.PathValue("id"))
-	return a.stepDone(w, r, n, err)
+	return a.step(w, r, func(ctx context.Context) (contract.Negotiation, error) { return a.Contracts.Approve(ctx, r.PathValue("id")) })
 }
 
 func (a *API) terminateNegotiation(w http.ResponseWriter, r *http.Request) error {
@@ -144,8 +143,9 @@ func (a *API) terminateNegotiation(w http.ResponseWriter, r *http.Request) error
 	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
-	n, err := a.Contracts.Terminate(r.Context(), r.PathValue("id"), req.Reason)
-	return a.stepDone(w, r, n, err)
+	return a.step(w, r, func(ctx context.Context) (contract.Negotiation, error) {
+		return a.Contracts.Terminate(ctx, r.PathValue("id"), req.Reason)
+	})
 }
 
 func (a *API) listAgreements(w http.ResponseWriter, r *http.Request) error {
@@ -252,12 +252,16 @@ func (a *API) changeTransfer(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	t, addr, err := a.Contracts.ChangeTransfer(r.Context(), r.PathValue("id"), r.PathValue("action"), req.Reason)
+	var t contract.Transfer
+	var addr contract.DataAddress
+	err := a.atomically(r.Context(), func(ctx context.Context) (err error) {
+		if t, addr, err = a.Contracts.ChangeTransfer(ctx, r.PathValue("id"), r.PathValue("action"), req.Reason); err != nil || a.NotifyTransfer == nil {
+			return err
+		}
+		return a.NotifyTransfer(ctx, t, addr)
+	})
 	if err != nil {
 		return err
-	}
-	if a.NotifyTransfer != nil {
-		a.NotifyTransfer(r.Context(), t, addr)
 	}
 	writeJSON(w, 200, transferView(t, addr))
 	return nil
@@ -304,26 +308,37 @@ func (a *API) newTerms(w http.ResponseWriter, r *http.Request, step func(ctx con
 	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
-	n, err := step(r.Context(), r.PathValue("id"), req.Policy)
-	return a.stepDone(w, r, n, err)
+	return a.step(w, r, func(ctx context.Context) (contract.Negotiation, error) { return step(ctx, r.PathValue("id"), req.Policy) })
 }
 
 func (a *API) acceptOffer(w http.ResponseWriter, r *http.Request) error {
-	n, err := a.Contracts.Accept(r.Context(), r.PathValue("id"))
-	return a.stepDone(w, r, n, err)
+	return a.step(w, r, func(ctx context.Context) (contract.Negotiation, error) { return a.Contracts.Accept(ctx, r.PathValue("id")) })
 }
 
-// stepDone answers a negotiation step and tells a remote consumer what changed (the
-// offer, the agreement, the termination); for local negotiations Notify does nothing.
-func (a *API) stepDone(w http.ResponseWriter, r *http.Request, n contract.Negotiation, err error) error {
+// step runs a negotiation step and queues the message that tells a remote consumer what
+// changed (the offer, the agreement, the termination) as one unit of work, then answers;
+// for local negotiations Notify queues nothing.
+func (a *API) step(w http.ResponseWriter, r *http.Request, fn func(ctx context.Context) (contract.Negotiation, error)) error {
+	var n contract.Negotiation
+	err := a.atomically(r.Context(), func(ctx context.Context) (err error) {
+		if n, err = fn(ctx); err != nil || a.Notify == nil {
+			return err
+		}
+		return a.Notify(ctx, n)
+	})
 	if err != nil {
 		return err
 	}
-	if a.Notify != nil {
-		a.Notify(r.Context(), n)
-	}
 	writeJSON(w, 200, negotiationView(n))
 	return nil
+}
+
+// atomically runs fn as one unit of work where the API has them.
+func (a *API) atomically(ctx context.Context, fn func(ctx context.Context) error) error {
+	if a.Atomically == nil {
+		return fn(ctx)
+	}
+	return a.Atomically(ctx, fn)
 }
 
 func (a *API) listObligations(w http.ResponseWriter, r *http.Request) error {

@@ -57,6 +57,11 @@ type Handler struct {
 	// goroutines (tests).
 	Outbox interface {
 		Post(ctx context.Context, url string, body []byte) error
+		Wake()
+	}
+	// Units runs units of work (store.Store does); nil runs each step as it is.
+	Units interface {
+		Atomically(ctx context.Context, fn func(ctx context.Context) error) error
 	}
 	// Contracts runs negotiations with peers; nil leaves the negotiation endpoints out.
 	Contracts *contract.Service

@@ -78,16 +78,20 @@ func (h *Handler) negotiationRequest(w http.ResponseWriter, r *http.Request, pee
 	if err != nil {
 		return negError{err, "urn:dx:negotiation:none", msg.ConsumerPID, ""}
 	}
-	n, rec, err := h.Contracts.PeerRequest(r.Context(), h.node(), peer.ParticipantID, peer.PublicKey, msg.ConsumerPID, terms.Target, strings.TrimRight(msg.Callback, "/"), terms)
+	var n contract.Negotiation
+	err = h.Atomically(r.Context(), func(ctx context.Context) error {
+		var rec *contract.Record
+		if n, rec, err = h.Contracts.PeerRequest(ctx, h.node(), peer.ParticipantID, peer.PublicKey, msg.ConsumerPID, terms.Target, strings.TrimRight(msg.Callback, "/"), terms); err != nil || rec == nil {
+			return err
+		}
+		// agreed at once: the agreement goes out with the state change
+		return h.dispatch(ctx, n.Callback+"/negotiations/"+n.ConsumerPID+"/agreement", map[string]any{"@context": []string{Context}, "@type": "ContractAgreementMessage",
+			"providerPid": contract.ProviderPID(n), "consumerPid": n.ConsumerPID, "agreement": policy.JSON(rec.Agreement.Policy), extSignatures: rec.Agreement.Signatures})
+	})
 	if err != nil {
 		return negError{err, "urn:dx:negotiation:none", msg.ConsumerPID, ""}
 	}
 	writeJSON(w, 201, ack(contract.ProviderPID(n), n.ConsumerPID, n.State))
-	if rec != nil { // agreed at once: send the agreement right after the answer
-		out := map[string]any{"@context": []string{Context}, "@type": "ContractAgreementMessage", "providerPid": contract.ProviderPID(n),
-			"consumerPid": n.ConsumerPID, "agreement": policy.JSON(rec.Agreement.Policy), extSignatures: rec.Agreement.Signatures}
-		h.dispatch(n.Callback+"/negotiations/"+n.ConsumerPID+"/agreement", out)
-	}
 	return nil
 }
 
@@ -114,13 +118,18 @@ func (h *Handler) negotiationVerification(w http.ResponseWriter, r *http.Request
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "ContractAgreementVerificationMessage" || msg.ProviderPID != pid {
 		return negError{dx.Errorf(dx.EInvalid, "需要 ContractAgreementVerificationMessage / expected a ContractAgreementVerificationMessage for %s", pid), pid, msg.ConsumerPID, ""}
 	}
-	n, err := h.Contracts.PeerVerify(r.Context(), h.node(), peer.ParticipantID, peer.PublicKey, pid, msg.Signature)
+	var n contract.Negotiation
+	err := h.Atomically(r.Context(), func(ctx context.Context) (err error) {
+		if n, err = h.Contracts.PeerVerify(ctx, h.node(), peer.ParticipantID, peer.PublicKey, pid, msg.Signature); err != nil {
+			return err
+		}
+		return h.dispatch(ctx, n.Callback+"/negotiations/"+n.ConsumerPID+"/events", map[string]any{"@context": []string{Context},
+			"@type": "ContractNegotiationEventMessage", "providerPid": pid, "consumerPid": n.ConsumerPID, "eventType": "FINALIZED"})
+	})
 	if err != nil {
 		return negError{err, pid, msg.ConsumerPID, ""}
 	}
 	writeJSON(w, 200, ack(pid, n.ConsumerPID, n.State))
-	h.dispatch(n.Callback+"/negotiations/"+n.ConsumerPID+"/events", map[string]any{"@context": []string{Context},
-		"@type": "ContractNegotiationEventMessage", "providerPid": pid, "consumerPid": n.ConsumerPID, "eventType": "FINALIZED"})
 	return nil
 }
 
@@ -138,18 +147,25 @@ func (h *Handler) callbackAgreement(w http.ResponseWriter, r *http.Request, peer
 	if err != nil {
 		return negError{err, msg.ProviderPID, pid, ""}
 	}
-	rn, sig, err := h.Contracts.OnAgreement(r.Context(), h.node(), peer.ParticipantID, peer.PublicKey, pid, contract.Agreement{Policy: p, Signatures: msg.Signatures})
+	var rn contract.RemoteNegotiation
+	err = h.Atomically(r.Context(), func(ctx context.Context) error {
+		var sig contract.Signature
+		var err error
+		if rn, sig, err = h.Contracts.OnAgreement(ctx, h.node(), peer.ParticipantID, peer.PublicKey, pid, contract.Agreement{Policy: p, Signatures: msg.Signatures}); err != nil {
+			return err
+		}
+		if rn.ProviderPID == "" {
+			if acked, err := h.Contracts.RemoteAcked(ctx, rn, msg.ProviderPID); err == nil {
+				rn = acked
+			}
+		}
+		return h.dispatch(ctx, strings.TrimRight(peer.URL, "/")+BasePath+"/negotiations/"+msg.ProviderPID+"/agreement/verification", map[string]any{
+			"@context": []string{Context}, "@type": "ContractAgreementVerificationMessage", "providerPid": msg.ProviderPID, "consumerPid": pid, extSignature: sig})
+	})
 	if err != nil {
 		return negError{err, msg.ProviderPID, pid, ""}
 	}
-	if rn.ProviderPID == "" {
-		if acked, err := h.Contracts.RemoteAcked(r.Context(), rn, msg.ProviderPID); err == nil {
-			rn = acked
-		}
-	}
 	writeJSON(w, 200, ack(msg.ProviderPID, pid, rn.State))
-	h.dispatch(strings.TrimRight(peer.URL, "/")+BasePath+"/negotiations/"+msg.ProviderPID+"/agreement/verification", map[string]any{
-		"@context": []string{Context}, "@type": "ContractAgreementVerificationMessage", "providerPid": msg.ProviderPID, "consumerPid": pid, extSignature: sig})
 	return nil
 }
 
@@ -171,15 +187,13 @@ func (h *Handler) callbackEvents(w http.ResponseWriter, r *http.Request, peer Pe
 }
 
 // dispatch sends a message to a peer's endpoint right away. With an outbox the message
-// is stored first and retried with backoff until the peer acknowledges it, across
-// restarts; without one (tests) it is sent from a goroutine with a few retries.
-func (h *Handler) dispatch(url string, msg any) {
+// is stored first — inside ctx's unit of work, so together with the state change it
+// announces — and retried with backoff until the peer acknowledges it, across restarts;
+// without one (tests) it is sent from a goroutine with a few retries.
+func (h *Handler) dispatch(ctx context.Context, url string, msg any) error {
 	body := mustMarshal(msg)
 	if h.Outbox != nil {
-		if err := h.Outbox.Post(context.Background(), url, body); err != nil {
-			h.Log.Error("cannot queue a DSP message", "url", url, "err", err)
-		}
-		return
+		return h.Outbox.Post(ctx, url, body)
 	}
 	go func() {
 		delay := 500 * time.Millisecond
@@ -192,6 +206,21 @@ func (h *Handler) dispatch(url string, msg any) {
 			delay *= 2
 		}
 	}()
+	return nil
+}
+
+// Atomically runs fn as one unit of work where the node has them (a state change and
+// the messages announcing it are stored together or not at all), then wakes the outbox
+// to send what the unit queued.
+func (h *Handler) Atomically(ctx context.Context, fn func(ctx context.Context) error) error {
+	if h.Units == nil {
+		return fn(ctx)
+	}
+	err := h.Units.Atomically(ctx, fn)
+	if err == nil && h.Outbox != nil {
+		h.Outbox.Wake()
+	}
+	return err
 }
 
 // Deliver sends one stored message to a peer's endpoint and records it as an audit event.
@@ -315,43 +344,47 @@ func (h *Handler) callbackTermination(w http.ResponseWriter, r *http.Request, pe
 	return nil
 }
 
-// Notify tells a remote consumer what its provider-side negotiation n just did: the
-// agreement after a manual approval, or the termination. Local negotiations need nothing.
-func (h *Handler) Notify(ctx context.Context, n contract.Negotiation) {
+// Notify queues the message telling a remote consumer what its provider-side
+// negotiation n just did: the offer, the agreement after a manual approval, or the
+// termination. Local negotiations need nothing.
+func (h *Handler) Notify(ctx context.Context, n contract.Negotiation) error {
 	if n.Callback == "" {
-		return
+		return nil
 	}
 	switch n.State {
 	case contract.Offered:
 		offer := policy.JSON(n.Terms)
 		offer["target"] = DatasetID(n.AssetID)
 		delete(offer, "assigner")
-		h.dispatch(n.Callback+"/negotiations/"+n.ConsumerPID+"/offers", map[string]any{"@context": []string{Context}, "@type": "ContractOfferMessage",
+		return h.dispatch(ctx, n.Callback+"/negotiations/"+n.ConsumerPID+"/offers", map[string]any{"@context": []string{Context}, "@type": "ContractOfferMessage",
 			"providerPid": contract.ProviderPID(n), "consumerPid": n.ConsumerPID, "offer": offer})
 	case contract.Agreed:
 		rec, err := h.Contracts.Store.Agreement(ctx, n.AgreementID)
 		if err != nil {
-			h.Log.Error("agreement to send not found", "negotiation", n.ID, "err", err)
-			return
+			return err
 		}
-		h.dispatch(n.Callback+"/negotiations/"+n.ConsumerPID+"/agreement", map[string]any{"@context": []string{Context}, "@type": "ContractAgreementMessage",
+		return h.dispatch(ctx, n.Callback+"/negotiations/"+n.ConsumerPID+"/agreement", map[string]any{"@context": []string{Context}, "@type": "ContractAgreementMessage",
 			"providerPid": contract.ProviderPID(n), "consumerPid": n.ConsumerPID, "agreement": policy.JSON(rec.Agreement.Policy), extSignatures: rec.Agreement.Signatures})
 	case contract.Terminated:
-		h.dispatch(n.Callback+"/negotiations/"+n.ConsumerPID+"/termination", terminationJSON(contract.ProviderPID(n), n.ConsumerPID, n.Reason))
+		return h.dispatch(ctx, n.Callback+"/negotiations/"+n.ConsumerPID+"/termination", terminationJSON(contract.ProviderPID(n), n.ConsumerPID, n.Reason))
 	}
+	return nil
 }
 
 // TerminateWithPeer ends, for the calling organisation, a negotiation with a peer and
 // tells the peer.
 func (h *Handler) TerminateWithPeer(ctx context.Context, consumerPID, reason string) (contract.RemoteNegotiation, error) {
-	rn, err := h.Contracts.RemoteTerminate(ctx, consumerPID, reason)
-	if err != nil {
-		return rn, err
-	}
-	if peer, ok := h.peer(rn.Peer); ok && rn.ProviderPID != "" {
-		h.dispatch(strings.TrimRight(peer.URL, "/")+BasePath+"/negotiations/"+rn.ProviderPID+"/termination", terminationJSON(rn.ProviderPID, rn.ConsumerPID, reason))
-	}
-	return rn, nil
+	var rn contract.RemoteNegotiation
+	err := h.Atomically(ctx, func(ctx context.Context) (err error) {
+		if rn, err = h.Contracts.RemoteTerminate(ctx, consumerPID, reason); err != nil {
+			return err
+		}
+		if peer, ok := h.peer(rn.Peer); ok && rn.ProviderPID != "" {
+			return h.dispatch(ctx, strings.TrimRight(peer.URL, "/")+BasePath+"/negotiations/"+rn.ProviderPID+"/termination", terminationJSON(rn.ProviderPID, rn.ConsumerPID, reason))
+		}
+		return nil
+	})
+	return rn, err
 }
 
 // callbackGet answers a provider's GET of a consumer-side negotiation (the TCK checks
@@ -383,14 +416,17 @@ func (h *Handler) negotiationEvents(w http.ResponseWriter, r *http.Request, peer
 		return negError{&dx.Error{Code: dx.EInvalid, Details: map[string]any{"code": "invalid-transition"},
 			Message: "提供方只接受 ACCEPTED 事件 / a provider accepts only the ACCEPTED event"}, pid, msg.ConsumerPID, ""}
 	}
-	n, rec, err := h.Contracts.PeerAccept(r.Context(), h.node(), peer.ParticipantID, peer.PublicKey, pid)
+	var n contract.Negotiation
+	err := h.Atomically(r.Context(), func(ctx context.Context) (err error) {
+		if n, _, err = h.Contracts.PeerAccept(ctx, h.node(), peer.ParticipantID, peer.PublicKey, pid); err != nil {
+			return err
+		}
+		return h.Notify(ctx, n) // the agreement
+	})
 	if err != nil {
 		return negError{err, pid, msg.ConsumerPID, ""}
 	}
 	writeJSON(w, 200, ack(pid, n.ConsumerPID, contract.Accepted))
-	if rec != nil {
-		h.Notify(r.Context(), n)
-	}
 	return nil
 }
 
@@ -418,15 +454,18 @@ func (h *Handler) callbackOffers(w http.ResponseWriter, r *http.Request, peer Pe
 
 // AcceptFromPeer accepts, for the calling organisation, a peer's offer and tells the peer.
 func (h *Handler) AcceptFromPeer(ctx context.Context, consumerPID string) (contract.RemoteNegotiation, error) {
-	rn, err := h.Contracts.RemoteAccept(ctx, consumerPID)
-	if err != nil {
-		return rn, err
-	}
-	if peer, ok := h.peer(rn.Peer); ok {
-		h.dispatch(strings.TrimRight(peer.URL, "/")+BasePath+"/negotiations/"+rn.ProviderPID+"/events", map[string]any{"@context": []string{Context},
-			"@type": "ContractNegotiationEventMessage", "providerPid": rn.ProviderPID, "consumerPid": rn.ConsumerPID, "eventType": "ACCEPTED"})
-	}
-	return rn, nil
+	var rn contract.RemoteNegotiation
+	err := h.Atomically(ctx, func(ctx context.Context) (err error) {
+		if rn, err = h.Contracts.RemoteAccept(ctx, consumerPID); err != nil {
+			return err
+		}
+		if peer, ok := h.peer(rn.Peer); ok {
+			return h.dispatch(ctx, strings.TrimRight(peer.URL, "/")+BasePath+"/negotiations/"+rn.ProviderPID+"/events", map[string]any{"@context": []string{Context},
+				"@type": "ContractNegotiationEventMessage", "providerPid": rn.ProviderPID, "consumerPid": rn.ConsumerPID, "eventType": "ACCEPTED"})
+		}
+		return nil
+	})
+	return rn, err
 }
 
 // negotiationCounter handles a consumer's counter-request on the provider's node.
@@ -455,15 +494,18 @@ func (h *Handler) negotiationCounter(w http.ResponseWriter, r *http.Request, pee
 // CounterWithPeer answers, for the calling organisation, a peer's offer with other terms
 // and sends the counter-request.
 func (h *Handler) CounterWithPeer(ctx context.Context, consumerPID string, terms policy.Policy) (contract.RemoteNegotiation, error) {
-	rn, err := h.Contracts.RemoteCounter(ctx, consumerPID, terms)
-	if err != nil {
-		return rn, err
-	}
-	if peer, ok := h.peer(rn.Peer); ok {
-		offer := policy.JSON(rn.Terms)
-		offer["target"] = rn.DatasetID
-		h.dispatch(strings.TrimRight(peer.URL, "/")+BasePath+"/negotiations/"+rn.ProviderPID+"/request", map[string]any{"@context": []string{Context},
-			"@type": "ContractRequestMessage", "providerPid": rn.ProviderPID, "consumerPid": rn.ConsumerPID, "offer": offer})
-	}
-	return rn, nil
+	var rn contract.RemoteNegotiation
+	err := h.Atomically(ctx, func(ctx context.Context) (err error) {
+		if rn, err = h.Contracts.RemoteCounter(ctx, consumerPID, terms); err != nil {
+			return err
+		}
+		if peer, ok := h.peer(rn.Peer); ok {
+			offer := policy.JSON(rn.Terms)
+			offer["target"] = rn.DatasetID
+			return h.dispatch(ctx, strings.TrimRight(peer.URL, "/")+BasePath+"/negotiations/"+rn.ProviderPID+"/request", map[string]any{"@context": []string{Context},
+				"@type": "ContractRequestMessage", "providerPid": rn.ProviderPID, "consumerPid": rn.ConsumerPID, "offer": offer})
+		}
+		return nil
+	})
+	return rn, err
 }

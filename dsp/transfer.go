@@ -50,19 +50,24 @@ func (h *Handler) transferRequest(w http.ResponseWriter, r *http.Request, peer P
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "TransferRequestMessage" || msg.ConsumerPID == "" || msg.AgreementID == "" || msg.Callback == "" {
 		return fail(dx.Errorf(dx.EInvalid, "需要 TransferRequestMessage / expected a TransferRequestMessage with consumerPid, agreementId, format and callbackAddress"))
 	}
-	t, addr, err := h.Contracts.PeerTransfer(r.Context(), peer.ParticipantID, peer.PublicKey, msg.ConsumerPID, msg.AgreementID, msg.Format, strings.TrimRight(msg.Callback, "/"))
+	var t contract.Transfer
+	err := h.Atomically(r.Context(), func(ctx context.Context) error {
+		var addr contract.DataAddress
+		var err error
+		if t, addr, err = h.Contracts.PeerTransfer(ctx, peer.ParticipantID, peer.PublicKey, msg.ConsumerPID, msg.AgreementID, msg.Format, strings.TrimRight(msg.Callback, "/")); err != nil || addr.Token == "" {
+			return err
+		}
+		return h.sendStart(ctx, t, addr)
+	})
 	if err != nil {
 		return fail(err)
 	}
 	writeJSON(w, 201, transferAck(t.ID, t.ConsumerPID, contract.TransferRequested))
-	if addr.Token != "" {
-		h.sendStart(t, addr)
-	}
 	return nil
 }
 
-// sendStart sends a TransferStartMessage with a fresh data address to the consumer.
-func (h *Handler) sendStart(t contract.Transfer, addr contract.DataAddress) {
+// sendStart queues a TransferStartMessage with a fresh data address to the consumer.
+func (h *Handler) sendStart(ctx context.Context, t contract.Transfer, addr contract.DataAddress) error {
 	start := map[string]any{"@context": []string{Context}, "@type": "TransferStartMessage", "providerPid": t.ID, "consumerPid": t.ConsumerPID,
 		"dataAddress": map[string]any{"@type": "DataAddress", "endpointType": EndpointTypeHTTP, "endpoint": h.PublicURL + addr.Endpoint,
 			"endpointProperties": []any{
@@ -70,7 +75,7 @@ func (h *Handler) sendStart(t contract.Transfer, addr contract.DataAddress) {
 				map[string]any{"@type": "EndpointProperty", "name": "authType", "value": "bearer"},
 				map[string]any{"@type": "EndpointProperty", "name": extExpiresAt, "value": addr.ExpiresAt.Format(time.RFC3339)},
 			}}}
-	h.dispatch(t.Callback+"/transfers/"+t.ConsumerPID+"/start", start)
+	return h.dispatch(ctx, t.Callback+"/transfers/"+t.ConsumerPID+"/start", start)
 }
 
 // transferChanges maps the provider's transfer endpoints to actions and message types.
@@ -105,14 +110,19 @@ func (h *Handler) transferChange(kind string) func(w http.ResponseWriter, r *htt
 		if err := json.Unmarshal(body, &msg); err != nil || msg.Type != c.typ || msg.ProviderPID != pid {
 			return fail(dx.Errorf(dx.EInvalid, "需要 %s / expected a %s for %s", c.typ, c.typ, pid))
 		}
-		t, addr, err := h.Contracts.PeerChangeTransfer(r.Context(), peer.ParticipantID, peer.PublicKey, pid, c.action, msg.text())
+		var t contract.Transfer
+		err := h.Atomically(r.Context(), func(ctx context.Context) error {
+			var addr contract.DataAddress
+			var err error
+			if t, addr, err = h.Contracts.PeerChangeTransfer(ctx, peer.ParticipantID, peer.PublicKey, pid, c.action, msg.text()); err != nil || addr.Token == "" || t.Callback == "" {
+				return err
+			}
+			return h.sendStart(ctx, t, addr) // a resumption: the new data address
+		})
 		if err != nil {
 			return fail(err)
 		}
 		writeJSON(w, 200, transferAck(t.ID, t.ConsumerPID, t.State))
-		if addr.Token != "" && t.Callback != "" {
-			h.sendStart(t, addr)
-		}
 		return nil
 	}
 }
@@ -216,22 +226,26 @@ func (h *Handler) Transfer(ctx context.Context, participant, agreementID string)
 // organisation, a transfer from a peer and tells the peer (a resumption is a
 // TransferStartMessage to the provider, which answers with a new data address).
 func (h *Handler) ChangeTransferWithPeer(ctx context.Context, consumerPID, action, reason string) (contract.RemoteTransfer, error) {
-	t, m, err := h.Contracts.RemoteChangeTransfer(ctx, consumerPID, action, reason)
-	if err != nil {
-		return t, err
-	}
-	peer, ok := h.peer(t.Peer)
-	if !ok || t.ProviderPID == "" {
-		return t, nil // nobody to tell: the peer is no longer trusted or never answered
-	}
-	kind := map[contract.TransferMessage]string{contract.TMsgStart: "start", contract.TMsgSuspension: "suspension",
-		contract.TMsgCompletion: "completion", contract.TMsgTermination: "termination"}[m]
-	msg := map[string]any{"@context": []string{Context}, "@type": string(m), "providerPid": t.ProviderPID, "consumerPid": t.ConsumerPID}
-	if (kind == "suspension" || kind == "termination") && t.Reason != "" {
-		msg["reason"] = []string{t.Reason}
-	}
-	h.dispatch(strings.TrimRight(peer.URL, "/")+BasePath+"/transfers/"+t.ProviderPID+"/"+kind, msg)
-	return t, nil
+	var t contract.RemoteTransfer
+	err := h.Atomically(ctx, func(ctx context.Context) error {
+		var m contract.TransferMessage
+		var err error
+		if t, m, err = h.Contracts.RemoteChangeTransfer(ctx, consumerPID, action, reason); err != nil {
+			return err
+		}
+		peer, ok := h.peer(t.Peer)
+		if !ok || t.ProviderPID == "" {
+			return nil // nobody to tell: the peer is no longer trusted or never answered
+		}
+		kind := map[contract.TransferMessage]string{contract.TMsgStart: "start", contract.TMsgSuspension: "suspension",
+			contract.TMsgCompletion: "completion", contract.TMsgTermination: "termination"}[m]
+		msg := map[string]any{"@context": []string{Context}, "@type": string(m), "providerPid": t.ProviderPID, "consumerPid": t.ConsumerPID}
+		if (kind == "suspension" || kind == "termination") && t.Reason != "" {
+			msg["reason"] = []string{t.Reason}
+		}
+		return h.dispatch(ctx, strings.TrimRight(peer.URL, "/")+BasePath+"/transfers/"+t.ProviderPID+"/"+kind, msg)
+	})
+	return t, err
 }
 
 // callbackTransferGet answers a provider's GET of a consumer-side transfer.
@@ -279,26 +293,26 @@ func (h *Handler) Pull(ctx context.Context, t contract.RemoteTransfer, format st
 	return err
 }
 
-// NotifyTransfer tells a remote consumer what its provider-side transfer t just did
-// through the management API: a new start (with the new data address), a suspension, a
-// completion or a termination. Local transfers need nothing.
-func (h *Handler) NotifyTransfer(ctx context.Context, t contract.Transfer, addr contract.DataAddress) {
+// NotifyTransfer queues the message telling a remote consumer what its provider-side
+// transfer t just did through the management API: a new start (with the new data
+// address), a suspension, a completion or a termination. Local transfers need nothing.
+func (h *Handler) NotifyTransfer(ctx context.Context, t contract.Transfer, addr contract.DataAddress) error {
 	if t.Callback == "" {
-		return
+		return nil
 	}
 	if t.State == contract.TransferStarted {
 		if addr.Token != "" {
-			h.sendStart(t, addr)
+			return h.sendStart(ctx, t, addr)
 		}
-		return
+		return nil
 	}
 	kind := map[contract.TransferState]string{contract.TransferSuspended: "suspension", contract.TransferCompleted: "completion", contract.TransferTerminated: "termination"}[t.State]
 	if kind == "" {
-		return
+		return nil
 	}
 	msg := map[string]any{"@context": []string{Context}, "@type": transferChanges[kind].typ, "providerPid": t.ID, "consumerPid": t.ConsumerPID}
 	if kind != "completion" && t.Reason != "" {
 		msg["reason"] = []string{t.Reason}
 	}
-	h.dispatch(t.Callback+"/transfers/"+t.ConsumerPID+"/"+kind, msg)
+	return h.dispatch(ctx, t.Callback+"/transfers/"+t.ConsumerPID+"/"+kind, msg)
 }

@@ -67,17 +67,23 @@ func (o *Outbox) Close() {
 	<-o.done
 }
 
-// Post stores a message for url and wakes the worker to send it at once.
+// Post stores a message for url and wakes the worker to send it at once. Posted inside a
+// unit of work, the message is stored when the unit commits: call Wake after it does.
 func (o *Outbox) Post(ctx context.Context, url string, body []byte) error {
 	now := o.clock.Now()
 	if err := o.store.Enqueue(ctx, Message{ID: dx.NewID("msg", now), URL: url, Body: body, NextAt: now, CreatedAt: now}); err != nil {
 		return err
 	}
+	o.Wake()
+	return nil
+}
+
+// Wake makes the worker look for due messages now.
+func (o *Outbox) Wake() {
 	select {
 	case o.wake <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 func (o *Outbox) run(ctx context.Context) {

@@ -27,6 +27,10 @@ type Store interface {
 	// UseNonce records a signed request's nonce for the replay window; EConflict if seen.
 	UseNonce(ctx context.Context, nonce string, at time.Time, window time.Duration) error
 	outbox.Store
+	// Atomically runs fn as one unit of work: the store calls made with the context fn
+	// receives commit together if fn returns nil, and none of them otherwise. A failed
+	// call inside the unit undoes only its own writes.
+	Atomically(ctx context.Context, fn func(ctx context.Context) error) error
 	// Close releases the database.
 	Close() error
 }

@@ -228,7 +228,8 @@ func (x *exchange) enableDSP(ctx context.Context, operator party.Org, addr strin
 	h := &dsp.Handler{ParticipantID: pid, Key: key, PublicURL: strings.TrimRight(public, "/"), PeersFile: x.cfg.PeersFile, Nonces: x.store, Events: x.store,
 		Catalog: x.store, Offers: x.store, Assets: x.store, Contracts: x.contracts, Clock: dx.SystemClock{}, Log: x.log}
 	x.outbox = outbox.Start(x.store, h.Deliver, dx.SystemClock{}, x.log)
-	h.Outbox = x.outbox
+	h.Outbox, h.Units = x.outbox, x.store
+	x.server.API.Atomically = h.Atomically
 	x.server.DSP = h
 	x.server.API.Remote = &dsp.Client{ParticipantID: pid, Key: key, HTTP: &http.Client{Timeout: 30 * time.Second}, Clock: dx.SystemClock{}}
 	x.server.API.Peers = h.Peers

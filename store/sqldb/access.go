@@ -41,7 +41,7 @@ func (s *DB) CreateGrant(ctx context.Context, g access.Grant, events []dx.Event)
 
 // Grant returns a grant.
 func (s *DB) Grant(ctx context.Context, id string) (access.Grant, error) {
-	g, err := scanGrant(s.db.QueryRowContext(ctx, s.q(`SELECT `+grantCols+` FROM grants WHERE id = ?`), id))
+	g, err := scanGrant(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+grantCols+` FROM grants WHERE id = ?`), id))
 	if err == sql.ErrNoRows {
 		return g, dx.Errorf(dx.ENotFound, "授权申请不存在 / grant %q not found", id)
 	}
@@ -69,7 +69,7 @@ func (s *DB) DecideGrant(ctx context.Context, g access.Grant, from string, event
 
 // Grants lists grants involving orgID (all if "").
 func (s *DB) Grants(ctx context.Context, orgID, status string) ([]access.Grant, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+grantCols+` FROM grants
+	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT `+grantCols+` FROM grants
 		WHERE (? = '' OR consumer_id = ? OR provider_id = ?) AND (? = '' OR status = ?) ORDER BY id DESC LIMIT 1000`),
 		orgID, orgID, orgID, status, status)
 	if err != nil {
@@ -89,7 +89,7 @@ func (s *DB) Grants(ctx context.Context, orgID, status string) ([]access.Grant, 
 
 // ActiveGrant returns the consumer's approved grant on an asset.
 func (s *DB) ActiveGrant(ctx context.Context, assetID, consumerID string) (access.Grant, error) {
-	g, err := scanGrant(s.db.QueryRowContext(ctx, s.q(`SELECT `+grantCols+` FROM grants WHERE asset_id = ? AND consumer_id = ? AND status = 'approved'`), assetID, consumerID))
+	g, err := scanGrant(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+grantCols+` FROM grants WHERE asset_id = ? AND consumer_id = ? AND status = 'approved'`), assetID, consumerID))
 	if err == sql.ErrNoRows {
 		return g, dx.Errorf(dx.ENotFound, "没有已批准的授权 / no approved grant")
 	}

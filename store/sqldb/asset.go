@@ -174,13 +174,13 @@ func assetNotFound(err error, id string) error {
 
 // Asset returns an asset by ID.
 func (s *DB) Asset(ctx context.Context, id string) (asset.Asset, error) {
-	a, err := scanAsset(s.db.QueryRowContext(ctx, s.q(`SELECT `+assetCols+` FROM assets a WHERE a.id = ?`), id))
+	a, err := scanAsset(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+assetCols+` FROM assets a WHERE a.id = ?`), id))
 	return a, s.mapErr(assetNotFound(err, id))
 }
 
 // AssetByName returns an owner's asset by name.
 func (s *DB) AssetByName(ctx context.Context, ownerID, name string) (asset.Asset, error) {
-	a, err := scanAsset(s.db.QueryRowContext(ctx, s.q(`SELECT `+assetCols+` FROM assets a WHERE a.owner_id = ? AND a.name = ?`), ownerID, name))
+	a, err := scanAsset(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+assetCols+` FROM assets a WHERE a.owner_id = ? AND a.name = ?`), ownerID, name))
 	return a, s.mapErr(assetNotFound(err, name))
 }
 
@@ -196,7 +196,7 @@ func scanVersion(sc interface{ Scan(...any) error }) (asset.Version, error) {
 
 // Versions lists an asset's versions, newest first.
 func (s *DB) Versions(ctx context.Context, assetID string) ([]asset.Version, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT info FROM versions WHERE asset_id = ? ORDER BY number DESC`), assetID)
+	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT info FROM versions WHERE asset_id = ? ORDER BY number DESC`), assetID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -215,7 +215,7 @@ func (s *DB) Versions(ctx context.Context, assetID string) ([]asset.Version, err
 
 // Version returns one version.
 func (s *DB) Version(ctx context.Context, assetID string, number int) (asset.Version, error) {
-	v, err := scanVersion(s.db.QueryRowContext(ctx, s.q(`SELECT info FROM versions WHERE asset_id = ? AND number = ?`), assetID, number))
+	v, err := scanVersion(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT info FROM versions WHERE asset_id = ? AND number = ?`), assetID, number))
 	if err == sql.ErrNoRows {
 		return v, dx.Errorf(dx.ENotFound, "版本 %d 不存在 / version %d not found", number, number)
 	}
@@ -225,7 +225,7 @@ func (s *DB) Version(ctx context.Context, assetID string, number int) (asset.Ver
 // Rendition returns a cached export's digest.
 func (s *DB) Rendition(ctx context.Context, versionID, format string) (string, error) {
 	var d string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT digest FROM renditions WHERE version_id = ? AND format = ?`), versionID, format).Scan(&d)
+	err := s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT digest FROM renditions WHERE version_id = ? AND format = ?`), versionID, format).Scan(&d)
 	return d, s.mapErr(err)
 }
 

@@ -74,13 +74,13 @@ func scanOffer(sc interface{ Scan(...any) error }) (contract.Offer, error) {
 
 // Offer returns an offer.
 func (s *DB) Offer(ctx context.Context, id string) (contract.Offer, error) {
-	o, err := scanOffer(s.db.QueryRowContext(ctx, s.q(`SELECT `+offerCols+` FROM offers WHERE id = ?`), id))
+	o, err := scanOffer(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+offerCols+` FROM offers WHERE id = ?`), id))
 	return o, s.mapErr(err)
 }
 
 // Offers lists an asset's offers, oldest first.
 func (s *DB) Offers(ctx context.Context, assetID string) ([]contract.Offer, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+offerCols+` FROM offers WHERE asset_id = ? ORDER BY created_at, id`), assetID)
+	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT `+offerCols+` FROM offers WHERE asset_id = ? ORDER BY created_at, id`), assetID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -162,19 +162,19 @@ func scanNegotiation(sc interface{ Scan(...any) error }) (contract.Negotiation, 
 
 // Negotiation returns a negotiation.
 func (s *DB) Negotiation(ctx context.Context, id string) (contract.Negotiation, error) {
-	n, err := scanNegotiation(s.db.QueryRowContext(ctx, s.q(`SELECT `+negCols+` FROM negotiations WHERE id = ?`), id))
+	n, err := scanNegotiation(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+negCols+` FROM negotiations WHERE id = ?`), id))
 	return n, s.mapErr(err)
 }
 
 // NegotiationByConsumerPID finds a consumer's negotiation by its process ID.
 func (s *DB) NegotiationByConsumerPID(ctx context.Context, consumerID, pid string) (contract.Negotiation, error) {
-	n, err := scanNegotiation(s.db.QueryRowContext(ctx, s.q(`SELECT `+negCols+` FROM negotiations WHERE consumer_id = ? AND consumer_pid = ?`), consumerID, pid))
+	n, err := scanNegotiation(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+negCols+` FROM negotiations WHERE consumer_id = ? AND consumer_pid = ?`), consumerID, pid))
 	return n, s.mapErr(err)
 }
 
 // Negotiations lists negotiations involving orgID ("" for all), newest first.
 func (s *DB) Negotiations(ctx context.Context, orgID string) ([]contract.Negotiation, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+negCols+` FROM negotiations WHERE ? = '' OR provider_id = ? OR consumer_id = ? ORDER BY id DESC LIMIT 1000`), orgID, orgID, orgID)
+	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT `+negCols+` FROM negotiations WHERE ? = '' OR provider_id = ? OR consumer_id = ? ORDER BY id DESC LIMIT 1000`), orgID, orgID, orgID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -231,7 +231,7 @@ func scanRecord(sc interface{ Scan(...any) error }) (contract.Record, error) {
 }
 
 func (s *DB) records(ctx context.Context, q string, args ...any) ([]contract.Record, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(q), args...)
+	rows, err := s.conn(ctx).QueryContext(ctx, s.q(q), args...)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -249,7 +249,7 @@ func (s *DB) records(ctx context.Context, q string, args ...any) ([]contract.Rec
 
 // Agreement returns an agreement.
 func (s *DB) Agreement(ctx context.Context, id string) (contract.Record, error) {
-	r, err := scanRecord(s.db.QueryRowContext(ctx, s.q(`SELECT `+agreementCols+` FROM agreements WHERE id = ?`), id))
+	r, err := scanRecord(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+agreementCols+` FROM agreements WHERE id = ?`), id))
 	return r, s.mapErr(err)
 }
 

@@ -25,7 +25,7 @@ func (s *DB) FulfilDuty(ctx context.Context, d contract.Duty, events []dx.Event)
 
 // Duties lists an agreement's fulfilled duties.
 func (s *DB) Duties(ctx context.Context, agreementID string) ([]contract.Duty, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT agreement_id, action, fulfilled_at, fulfilled_by, note FROM agreement_duties WHERE agreement_id = ? ORDER BY action`), agreementID)
+	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT agreement_id, action, fulfilled_at, fulfilled_by, note FROM agreement_duties WHERE agreement_id = ? ORDER BY action`), agreementID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}

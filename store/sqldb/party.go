@@ -40,7 +40,7 @@ func (s *DB) Bootstrap(ctx context.Context, org party.Org, key ed25519.PrivateKe
 // BootstrapOrg returns the operator organisation made by Bootstrap.
 func (s *DB) BootstrapOrg(ctx context.Context) (string, error) {
 	var id string
-	err := s.db.QueryRowContext(ctx, `SELECT org_id FROM bootstrap WHERE id = 1`).Scan(&id)
+	err := s.conn(ctx).QueryRowContext(ctx, `SELECT org_id FROM bootstrap WHERE id = 1`).Scan(&id)
 	return id, s.mapErr(err)
 }
 
@@ -69,7 +69,7 @@ func scanOrg(sc interface{ Scan(...any) error }) (party.Org, error) {
 
 // Org returns an organisation.
 func (s *DB) Org(ctx context.Context, id string) (party.Org, error) {
-	o, err := scanOrg(s.db.QueryRowContext(ctx, s.q(`SELECT `+orgCols+` FROM orgs WHERE id = ?`), id))
+	o, err := scanOrg(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+orgCols+` FROM orgs WHERE id = ?`), id))
 	if err == sql.ErrNoRows {
 		return o, dx.Errorf(dx.ENotFound, "机构不存在 / organisation %q not found", id)
 	}
@@ -78,7 +78,7 @@ func (s *DB) Org(ctx context.Context, id string) (party.Org, error) {
 
 // Orgs lists organisations by name.
 func (s *DB) Orgs(ctx context.Context) ([]party.Org, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+orgCols+` FROM orgs ORDER BY name`)
+	rows, err := s.conn(ctx).QueryContext(ctx, `SELECT `+orgCols+` FROM orgs ORDER BY name`)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -97,7 +97,7 @@ func (s *DB) Orgs(ctx context.Context) ([]party.Org, error) {
 // SigningKey returns an organisation's Ed25519 private key.
 func (s *DB) SigningKey(ctx context.Context, orgID string) (ed25519.PrivateKey, error) {
 	var seed []byte
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT private_key FROM orgs WHERE id = ?`), orgID).Scan(&seed)
+	err := s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT private_key FROM orgs WHERE id = ?`), orgID).Scan(&seed)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -111,7 +111,7 @@ func (s *DB) SigningKey(ctx context.Context, orgID string) (ed25519.PrivateKey, 
 // creating it on first use (roles consumer, the peer's public key, no private key).
 func (s *DB) PeerOrg(ctx context.Context, participant string, pub ed25519.PublicKey, at time.Time) (string, error) {
 	var id string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT id FROM orgs WHERE peer = ?`), participant).Scan(&id)
+	err := s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT id FROM orgs WHERE peer = ?`), participant).Scan(&id)
 	if err == nil {
 		return id, nil
 	}
@@ -170,7 +170,7 @@ func scanToken(sc interface{ Scan(...any) error }) (party.Token, error) {
 
 // Token returns a token by ID.
 func (s *DB) Token(ctx context.Context, id string) (party.Token, error) {
-	t, err := scanToken(s.db.QueryRowContext(ctx, s.q(`SELECT `+tokenCols+` FROM tokens WHERE id = ?`), id))
+	t, err := scanToken(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+tokenCols+` FROM tokens WHERE id = ?`), id))
 	if err == sql.ErrNoRows {
 		return t, dx.Errorf(dx.ENotFound, "令牌不存在 / token %q not found", id)
 	}
@@ -179,7 +179,7 @@ func (s *DB) Token(ctx context.Context, id string) (party.Token, error) {
 
 // Tokens lists an organisation's tokens.
 func (s *DB) Tokens(ctx context.Context, orgID string) ([]party.Token, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+tokenCols+` FROM tokens WHERE org_id = ? ORDER BY id`), orgID)
+	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT `+tokenCols+` FROM tokens WHERE org_id = ? ORDER BY id`), orgID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -226,7 +226,7 @@ func (s *DB) AddMember(ctx context.Context, m party.Member, events []dx.Event) e
 
 // Members lists an organisation's members.
 func (s *DB) Members(ctx context.Context, orgID string) ([]party.Member, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, org_id, name, email, created_at FROM members WHERE org_id = ? ORDER BY id`), orgID)
+	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT id, org_id, name, email, created_at FROM members WHERE org_id = ? ORDER BY id`), orgID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}

@@ -66,13 +66,13 @@ func (s *DB) CreateRemote(ctx context.Context, r contract.RemoteNegotiation, eve
 
 // Remote returns a negotiation with a peer by its consumer PID.
 func (s *DB) Remote(ctx context.Context, consumerPID string) (contract.RemoteNegotiation, error) {
-	r, err := scanRemote(s.db.QueryRowContext(ctx, s.q(`SELECT `+remoteCols+` FROM remote_negotiations WHERE consumer_pid = ?`), consumerPID))
+	r, err := scanRemote(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+remoteCols+` FROM remote_negotiations WHERE consumer_pid = ?`), consumerPID))
 	return r, s.mapErr(err)
 }
 
 // RemoteNegotiations lists negotiations with peers of orgID ("" for all), newest first.
 func (s *DB) RemoteNegotiations(ctx context.Context, orgID string) ([]contract.RemoteNegotiation, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+remoteCols+` FROM remote_negotiations WHERE ? = '' OR org_id = ? ORDER BY created_at DESC LIMIT 1000`), orgID, orgID)
+	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT `+remoteCols+` FROM remote_negotiations WHERE ? = '' OR org_id = ? ORDER BY created_at DESC LIMIT 1000`), orgID, orgID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -113,7 +113,7 @@ func (s *DB) UpdateRemote(ctx context.Context, r contract.RemoteNegotiation, fro
 
 // RemoteByAgreement finds an organisation's negotiation with a peer by its agreement.
 func (s *DB) RemoteByAgreement(ctx context.Context, orgID, agreementID string) (contract.RemoteNegotiation, error) {
-	r, err := scanRemote(s.db.QueryRowContext(ctx, s.q(`SELECT `+remoteCols+` FROM remote_negotiations WHERE org_id = ? AND agreement_id = ?`), orgID, agreementID))
+	r, err := scanRemote(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+remoteCols+` FROM remote_negotiations WHERE org_id = ? AND agreement_id = ?`), orgID, agreementID))
 	return r, s.mapErr(err)
 }
 

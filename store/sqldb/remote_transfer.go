@@ -32,13 +32,13 @@ func (s *DB) CreateRemoteTransfer(ctx context.Context, t contract.RemoteTransfer
 
 // RemoteTransfer returns a transfer from a peer by its consumer PID.
 func (s *DB) RemoteTransfer(ctx context.Context, consumerPID string) (contract.RemoteTransfer, error) {
-	t, err := scanRemoteTransfer(s.db.QueryRowContext(ctx, s.q(`SELECT `+remoteTransferCols+` FROM remote_transfers WHERE consumer_pid = ?`), consumerPID))
+	t, err := scanRemoteTransfer(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+remoteTransferCols+` FROM remote_transfers WHERE consumer_pid = ?`), consumerPID))
 	return t, s.mapErr(err)
 }
 
 // RemoteTransfers lists transfers from peers of orgID ("" for all), newest first.
 func (s *DB) RemoteTransfers(ctx context.Context, orgID string) ([]contract.RemoteTransfer, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+remoteTransferCols+` FROM remote_transfers WHERE ? = '' OR org_id = ? ORDER BY created_at DESC LIMIT 1000`), orgID, orgID)
+	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT `+remoteTransferCols+` FROM remote_transfers WHERE ? = '' OR org_id = ? ORDER BY created_at DESC LIMIT 1000`), orgID, orgID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}

@@ -86,8 +86,54 @@ func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 func (s *DB) q(query string) string { return s.d.Rebind(query) }
 
-// tx runs fn in a transaction, mapping errors; it commits only if fn returns nil.
+// unitKey carries, in a context, the transaction of a unit of work of this DB.
+type unitKey struct{ db *DB }
+
+// Atomically runs fn as one unit of work: every store method called with the context fn
+// receives joins one transaction (reads included, so they see the unit's own writes),
+// which commits if fn returns nil and rolls back otherwise. A state change and the
+// outbound message announcing it are stored together this way, or not at all.
+func (s *DB) Atomically(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(unitKey{s}).(*sql.Tx); ok {
+		return fn(ctx) // already inside a unit: join it
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error { return fn(context.WithValue(ctx, unitKey{s}, tx)) })
+}
+
+// querier is what *sql.DB and *sql.Tx both offer.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// conn is where a read runs: the unit of work's transaction if ctx is inside one, else
+// the pool.
+func (s *DB) conn(ctx context.Context) querier {
+	if tx, ok := ctx.Value(unitKey{s}).(*sql.Tx); ok {
+		return tx
+	}
+	return s.db
+}
+
+// tx runs fn in a transaction, mapping errors; it commits only if fn returns nil. Inside
+// a unit of work (Atomically) fn runs under a savepoint of the unit's transaction: a
+// failure undoes fn's writes alone (as a transaction of its own would, and PostgreSQL
+// can go on after it), and the unit commits the rest later.
 func (s *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if tx, ok := ctx.Value(unitKey{s}).(*sql.Tx); ok {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT dx_step"); err != nil {
+			return s.mapErr(err)
+		}
+		if err := fn(tx); err != nil {
+			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT dx_step"); rerr != nil {
+				return s.mapErr(errors.Join(err, rerr))
+			}
+			return s.mapErr(err)
+		}
+		_, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT dx_step")
+		return s.mapErr(err)
+	}
 	if s.d.SingleWriter() {
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
@@ -138,7 +184,7 @@ func (s *DB) RecordEvents(ctx context.Context, events []dx.Event) error {
 
 // Events returns events after seq, in order.
 func (s *DB) Events(ctx context.Context, after int64, limit int) ([]dx.Event, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT seq, id, time, actor, token_id, action, subject, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?`), after, limit)
+	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT seq, id, time, actor, token_id, action, subject, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?`), after, limit)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}

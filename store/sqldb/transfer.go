@@ -48,7 +48,7 @@ func (s *DB) StartTransfer(ctx context.Context, t contract.Transfer, decide func
 }
 
 func (s *DB) transfer(ctx context.Context, where string, args ...any) (contract.Transfer, error) {
-	t, err := scanTransfer(s.db.QueryRowContext(ctx, s.q(`SELECT `+transferCols+` FROM transfers WHERE `+where), args...))
+	t, err := scanTransfer(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+transferCols+` FROM transfers WHERE `+where), args...))
 	return t, s.mapErr(err)
 }
 
@@ -72,7 +72,7 @@ func (s *DB) TransferByToken(ctx context.Context, tokenHash string) (contract.Tr
 
 // Transfers lists transfers involving orgID ("" for all), newest first.
 func (s *DB) Transfers(ctx context.Context, orgID string) ([]contract.Transfer, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+transferCols+` FROM transfers WHERE ? = '' OR provider_id = ? OR consumer_id = ? ORDER BY created_at DESC, id LIMIT 1000`), orgID, orgID, orgID)
+	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT `+transferCols+` FROM transfers WHERE ? = '' OR provider_id = ? OR consumer_id = ? ORDER BY created_at DESC, id LIMIT 1000`), orgID, orgID, orgID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/engine"
+	"github.com/dxexchange/dx/outbox"
 	"github.com/dxexchange/dx/party"
 	"github.com/dxexchange/dx/store"
 	"github.com/dxexchange/dx/textsearch"
@@ -34,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Search", testSearch},
 		{"Grants", testGrants},
 		{"EventsAtomic", testEventsAtomic},
+		{"UnitOfWork", testUnitOfWork},
 		{"Contracts", testContracts},
 	}
 	for _, tt := range tests {
@@ -429,5 +432,53 @@ func testEventsAtomic(t *testing.T, s store.Store) {
 	page, _ := s.Events(ctx, last[0].Seq, 10)
 	if len(page) != 1 || page[0].ID != e2.ID {
 		t.Fatalf("events after %d = %+v", last[0].Seq, page)
+	}
+}
+
+// testUnitOfWork: writes in a unit commit together or not at all; reads in the unit see
+// its own writes; a failed write inside a unit undoes only itself.
+func testUnitOfWork(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	o := newOrg(t, s, "o", "provider")
+	count := func() int { e, _ := s.Events(ctx, 0, 1000); return len(e) }
+	base := count()
+	msg := func(id string) outbox.Message {
+		return outbox.Message{ID: id, URL: "http://peer.example/x", Body: []byte("{}"), NextAt: t0, CreatedAt: t0}
+	}
+	boom := errors.New("boom")
+	err := s.Atomically(ctx, func(ctx context.Context) error {
+		if err := s.RecordEvents(ctx, []dx.Event{ev("unit.one", o.ID)}); err != nil {
+			return err
+		}
+		if err := s.Enqueue(ctx, msg("m1")); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) || count() != base {
+		t.Fatalf("a failed unit left writes behind: %v, %d events (want %d)", err, count(), base)
+	}
+	if got, _ := s.Claim(ctx, t0, time.Minute, 10); len(got) != 0 {
+		t.Fatalf("a failed unit left an outbound message: %+v", got)
+	}
+	err = s.Atomically(ctx, func(ctx context.Context) error {
+		if err := s.RecordEvents(ctx, []dx.Event{ev("unit.two", o.ID)}); err != nil {
+			return err
+		}
+		if e, _ := s.Events(ctx, 0, 1000); len(e) != base+1 {
+			return fmt.Errorf("inside the unit %d events, want %d", len(e), base+1)
+		}
+		// A failing step (a token for an unknown org) undoes itself, not the unit.
+		bad := party.Token{ID: dx.NewID(dx.PrefixToken, t0), OrgID: dx.NewID(dx.PrefixOrg, t0), Name: "t", Scopes: []string{"read"}, Hash: []byte("h"), CreatedAt: t0}
+		if err := s.CreateToken(ctx, bad, []dx.Event{ev("token.create", bad.ID)}); err == nil {
+			return errors.New("token for an unknown organisation was stored")
+		}
+		return s.Enqueue(ctx, msg("m2"))
+	})
+	if err != nil || count() != base+1 {
+		t.Fatalf("unit: %v, %d events (want %d)", err, count(), base+1)
+	}
+	if got, _ := s.Claim(ctx, t0, time.Minute, 10); len(got) != 1 || got[0].ID != "m2" {
+		t.Fatalf("outbound messages after the unit: %+v", got)
 	}
 }
