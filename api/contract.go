@@ -133,7 +133,9 @@ func (a *API) getNegotiation(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) approveNegotiation(w http.ResponseWriter, r *http.Request) error {
-	return a.step(w, r, func(ctx context.Context) (contract.Negotiation, error) { return a.Contracts.Approve(ctx, r.PathValue("id")) })
+	return a.step(w, r, func(ctx context.Context) (contract.Negotiation, error) {
+		return a.Contracts.Approve(ctx, r.PathValue("id"))
+	})
 }
 
 func (a *API) terminateNegotiation(w http.ResponseWriter, r *http.Request) error {
@@ -308,11 +310,15 @@ func (a *API) newTerms(w http.ResponseWriter, r *http.Request, step func(ctx con
 	if err := a.decode(w, r, &req); err != nil {
 		return err
 	}
-	return a.step(w, r, func(ctx context.Context) (contract.Negotiation, error) { return step(ctx, r.PathValue("id"), req.Policy) })
+	return a.step(w, r, func(ctx context.Context) (contract.Negotiation, error) {
+		return step(ctx, r.PathValue("id"), req.Policy)
+	})
 }
 
 func (a *API) acceptOffer(w http.ResponseWriter, r *http.Request) error {
-	return a.step(w, r, func(ctx context.Context) (contract.Negotiation, error) { return a.Contracts.Accept(ctx, r.PathValue("id")) })
+	return a.step(w, r, func(ctx context.Context) (contract.Negotiation, error) {
+		return a.Contracts.Accept(ctx, r.PathValue("id"))
+	})
 }
 
 // step runs a negotiation step and queues the message that tells a remote consumer what
