@@ -57,7 +57,7 @@ func Parse(data []byte) (Policy, error) {
 		return Policy{}, dx.Errorf(dx.EInvalid, "策略后有多余内容 / trailing data after the policy")
 	}
 	var ps parser
-	p := ps.policy(v)
+	p := ps.policy(compactODRL(v))
 	if err := ps.err(); err != nil {
 		return Policy{}, err
 	}
@@ -74,6 +74,49 @@ func (ps *parser) str(v any, ptr string) (string, bool) {
 		ps.fail(ptr, "应为字符串 / expected a string")
 	}
 	return s, ok
+}
+
+// odrlPrefixes are the spellings of the ODRL namespace a JSON-LD peer may leave on terms
+// that the DSP 2025-1 context maps to bare names.
+var odrlPrefixes = []string{"odrl:", "http://www.w3.org/ns/odrl/2/"}
+
+// compactODRL rewrites prefixed ODRL names (keys, and the values of @type, action and
+// operator) to the bare names of the DSP context, so "odrl:permission" and "permission"
+// are one term. A bare key wins over its prefixed twin.
+func compactODRL(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			bare := k
+			for _, pre := range odrlPrefixes {
+				if rest, ok := strings.CutPrefix(k, pre); ok {
+					bare = rest
+				}
+			}
+			val = compactODRL(val)
+			if bare == "@type" || bare == "action" || bare == "operator" {
+				if s, ok := val.(string); ok {
+					for _, pre := range odrlPrefixes {
+						s = strings.TrimPrefix(s, pre)
+					}
+					val = s
+				}
+			}
+			if _, taken := out[bare]; taken && bare != k {
+				continue
+			}
+			out[bare] = val
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, item := range x {
+			out[i] = compactODRL(item)
+		}
+		return out
+	}
+	return v
 }
 
 // list accepts an array or, as JSON-LD peers send it, a lone item.

@@ -300,3 +300,29 @@ func TestNarrows(t *testing.T) {
 		t.Errorf("reason %q names no constraint", why)
 	}
 }
+
+// TestPrefixedODRLNames: the prefixed and full-IRI spellings a JSON-LD peer may send are
+// the same terms as the bare names of the DSP context.
+func TestPrefixedODRLNames(t *testing.T) {
+	bare, err := Parse([]byte(`{"@type":"Offer","permission":[{"action":"use","constraint":[{"leftOperand":"count","operator":"lteq","rightOperand":"5"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{
+		`{"@type":"odrl:Offer","odrl:permission":{"odrl:action":"odrl:use","odrl:constraint":{"odrl:leftOperand":"odrl:count","odrl:operator":"odrl:lteq","odrl:rightOperand":"5"}}}`,
+		`{"@type":"http://www.w3.org/ns/odrl/2/Offer","http://www.w3.org/ns/odrl/2/permission":[{"action":"http://www.w3.org/ns/odrl/2/use","constraint":[{"leftOperand":"count","operator":"http://www.w3.org/ns/odrl/2/lteq","rightOperand":"5"}]}]}`,
+	} {
+		p, err := Parse([]byte(in))
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if Digest(p) != Digest(bare) {
+			t.Fatalf("%s is not the same policy: %s", in, FirstDifference(p, bare))
+		}
+	}
+	// A bare key wins over its prefixed twin.
+	p, err := Parse([]byte(`{"@type":"Offer","permission":[{"action":"use"}],"odrl:permission":[{"action":"distribute"}]}`))
+	if err != nil || len(p.Permission) != 1 || p.Permission[0].Action != "use" {
+		t.Fatalf("twin keys: %+v %v", p, err)
+	}
+}

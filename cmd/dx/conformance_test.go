@@ -542,3 +542,85 @@ func TestCN_01_02(t *testing.T) {
 		t.Fatal("not TERMINATED")
 	}
 }
+
+// TestTP_01: the node (as provider) drives started transfers through its management API
+// and tells the TCK — terminates (01-01); suspends then terminates (01-03); suspends,
+// restarts with a new data address and completes (01-04). The TCK suspends then
+// terminates (02-03), and a completion in SUSPENDED is refused (03-03). (01-05, 02-05,
+// 03-01 and 03-02 need a transfer resting in REQUESTED; a dx provider starts every
+// authorised transfer at once, counting the use, so that state is never observable.)
+func TestTP_01(t *testing.T) {
+	k, auto, _ := newTCK(t)
+	ctx := context.Background()
+	agreement := k.agreed(auto, "urn:uuid:tp-01")
+	act := func(pid, action string) {
+		t.Helper()
+		if err := k.provider.Do(ctx, "POST", "/api/v1/transfers/"+pid+"/"+action, map[string]string{"reason": "by the provider"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	awaitMsg := func(typ, consumerPID, schema string) map[string]any {
+		t.Helper()
+		m := k.await(typ, consumerPID)
+		k.validate(schema, m)
+		return m
+	}
+	// 01-01
+	pid, _ := k.startTransfer(agreement, "urn:uuid:tp-01-01")
+	act(pid, "terminate")
+	if m := awaitMsg("TransferTerminationMessage", "urn:uuid:tp-01-01", "transfer/transfer-termination-message-schema.json"); !strings.Contains(mustJSON(m), "by the provider") || k.transferState(pid) != "TERMINATED" {
+		t.Fatalf("01-01: %v", m)
+	}
+	// 01-03
+	pid, _ = k.startTransfer(agreement, "urn:uuid:tp-01-03")
+	act(pid, "suspend")
+	awaitMsg("TransferSuspensionMessage", "urn:uuid:tp-01-03", "transfer/transfer-suspension-message-schema.json")
+	if k.transferState(pid) != "SUSPENDED" {
+		t.Fatal("01-03: not SUSPENDED")
+	}
+	act(pid, "terminate")
+	awaitMsg("TransferTerminationMessage", "urn:uuid:tp-01-03", "transfer/transfer-termination-message-schema.json")
+	// 01-04
+	pid, first := k.startTransfer(agreement, "urn:uuid:tp-01-04")
+	act(pid, "suspend")
+	awaitMsg("TransferSuspensionMessage", "urn:uuid:tp-01-04", "transfer/transfer-suspension-message-schema.json")
+	k.mu.Lock()
+	k.inbox = nil
+	k.mu.Unlock()
+	act(pid, "resume")
+	_, second := k.startTransferAwait("urn:uuid:tp-01-04")
+	if mustJSON(second["dataAddress"]) == mustJSON(first["dataAddress"]) || k.transferState(pid) != "STARTED" {
+		t.Fatal("01-04: the restart did not bring a new data address")
+	}
+	act(pid, "complete")
+	awaitMsg("TransferCompletionMessage", "urn:uuid:tp-01-04", "transfer/transfer-completion-message-schema.json")
+	// 02-03 and 03-03
+	pid, _ = k.startTransfer(agreement, "urn:uuid:tp-02-03")
+	if code, out := k.transferMsg(pid, "urn:uuid:tp-02-03", "suspension", "TransferSuspensionMessage"); code != 200 || k.transferState(pid) != "SUSPENDED" {
+		t.Fatalf("02-03 suspension: %d %v", code, out)
+	}
+	code, e := k.transferMsg(pid, "urn:uuid:tp-02-03", "completion", "TransferCompletionMessage")
+	if code < 400 || code >= 500 || code == 404 || k.transferState(pid) != "SUSPENDED" {
+		t.Fatalf("03-03: %d %v", code, e)
+	}
+	k.validate("transfer/transfer-error-schema.json", e)
+	if code, out := k.transferMsg(pid, "urn:uuid:tp-02-03", "termination", "TransferTerminationMessage"); code != 200 || k.transferState(pid) != "TERMINATED" {
+		t.Fatalf("02-03 termination: %d %v", code, out)
+	}
+}
+
+// TestCN_JSONLDPeer: a request as a JSON-LD-minded peer writes it — a string @context,
+// collapsed single-element arrays, prefixed ODRL names — is the same request (§6.4 item 4).
+func TestCN_JSONLDPeer(t *testing.T) {
+	k, auto, _ := newTCK(t)
+	msg := map[string]any{"@context": dsp.Context, "@type": "ContractRequestMessage", "consumerPid": "urn:uuid:jsonld", "callbackAddress": k.cb.URL,
+		"offer": map[string]any{"@id": auto, "@type": "odrl:Offer", "target": k.dataset, "odrl:permission": map[string]any{"odrl:action": "odrl:use"}}}
+	code, ack := k.send("POST", "/negotiations/request", msg)
+	if code != 201 {
+		t.Fatalf("request: %d %v", code, ack)
+	}
+	k.validate("negotiation/contract-negotiation-schema.json", ack)
+	if m := k.await("ContractAgreementMessage", "urn:uuid:jsonld"); m["providerPid"] != ack["providerPid"] {
+		t.Fatalf("agreement: %v", m)
+	}
+}
