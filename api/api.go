@@ -48,6 +48,9 @@ type API struct {
 	// Atomically runs fn as one unit of work (a state change and the messages announcing
 	// it are stored together); nil runs fn as it is.
 	Atomically func(ctx context.Context, fn func(ctx context.Context) error) error
+	// Changes returns a channel closed when the next audit event about subject commits
+	// (long polls wait on it); nil makes them re-read every second.
+	Changes func(subject string) <-chan struct{}
 	// AcceptFromPeer accepts a peer's offer and tells the peer.
 	AcceptFromPeer func(ctx context.Context, consumerPID string) (contract.RemoteNegotiation, error)
 	// CounterWithPeer answers a peer's offer with other terms and tells the peer.

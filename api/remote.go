@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/contract"
@@ -19,11 +20,11 @@ func (a *API) remoteRoutes() []Route {
 		{Method: "GET", Path: "/api/v1/peers", Summary: "List the peer connectors this node trusts", Auth: true, Response: "json", handler: a.listPeers},
 		{Method: "GET", Path: "/api/v1/peers/negotiations", Summary: "List the caller's contract negotiations with peer connectors", Auth: true, Response: "json", handler: a.listPeerNegotiations},
 		{Method: "POST", Path: "/api/v1/peers/negotiations", Summary: "Negotiate with a peer connector for an offer of a dataset in its catalog: {participant, dataset_id, offer_id}", Auth: true, Body: "json", Response: "json", handler: a.negotiateWithPeer},
-		{Method: "GET", Path: "/api/v1/peers/negotiations/{pid}", Summary: "Show one negotiation with a peer (by consumer process ID)", Auth: true, Response: "json", handler: a.getPeerNegotiation},
+		{Method: "GET", Path: "/api/v1/peers/negotiations/{pid}", Summary: "Show one negotiation with a peer (by consumer process ID); with changed_from=STATE and wait=DURATION (≤ 60s), answer as soon as its state is no longer STATE", Auth: true, Query: []string{"changed_from", "wait"}, Response: "json", handler: a.getPeerNegotiation},
 		{Method: "POST", Path: "/api/v1/peers/negotiations/{pid}/request", Summary: "Answer a peer's offer with other terms and tell the peer: {policy}", Auth: true, Body: "json", Response: "json", handler: a.counterPeerOffer},
 		{Method: "POST", Path: "/api/v1/peers/negotiations/{pid}/accept", Summary: "Accept a peer's offer and tell the peer; its agreement follows", Auth: true, Response: "json", handler: a.acceptPeerOffer},
 		{Method: "POST", Path: "/api/v1/peers/negotiations/{pid}/terminate", Summary: "End a negotiation with a peer and tell the peer: {reason}", Auth: true, Body: "json", Response: "json", handler: a.terminatePeerNegotiation},
-		{Method: "GET", Path: "/api/v1/peers/transfers/{pid}", Summary: "Show one transfer from a peer (by consumer process ID)", Auth: true, Response: "json", handler: a.getPeerTransfer},
+		{Method: "GET", Path: "/api/v1/peers/transfers/{pid}", Summary: "Show one transfer from a peer (by consumer process ID); with changed_from=STATE and wait=DURATION (≤ 60s), answer as soon as its state is no longer STATE", Auth: true, Query: []string{"changed_from", "wait"}, Response: "json", handler: a.getPeerTransfer},
 		{Method: "GET", Path: "/api/v1/peers/transfers", Summary: "List the caller's transfers from peer connectors", Auth: true, Response: "json", handler: a.listPeerTransfers},
 		{Method: "POST", Path: "/api/v1/peers/transfers", Summary: "Ask a peer connector to start a pull transfer under an agreement: {participant, agreement_id}", Auth: true, Body: "json", Response: "json", handler: a.transferFromPeer},
 		{Method: "POST", Path: "/api/v1/peers/transfers/{pid}/{action}", Summary: "Suspend, resume, complete or terminate a transfer from a peer and tell the peer: {reason?}", Auth: true, Body: "json", Response: "json", handler: a.changePeerTransfer},
@@ -140,7 +141,12 @@ func (a *API) pullFromPeer(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) getPeerNegotiation(w http.ResponseWriter, r *http.Request) error {
-	rn, err := a.Contracts.RemoteNegotiation(r.Context(), r.PathValue("pid"))
+	var rn contract.RemoteNegotiation
+	err := a.longPoll(r, r.PathValue("pid"), func() (string, error) {
+		var err error
+		rn, err = a.Contracts.RemoteNegotiation(r.Context(), r.PathValue("pid"))
+		return string(rn.State), err
+	})
 	if err != nil {
 		return err
 	}
@@ -149,7 +155,12 @@ func (a *API) getPeerNegotiation(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) getPeerTransfer(w http.ResponseWriter, r *http.Request) error {
-	t, err := a.Contracts.RemoteTransferFor(r.Context(), r.PathValue("pid"))
+	var t contract.RemoteTransfer
+	err := a.longPoll(r, r.PathValue("pid"), func() (string, error) {
+		var err error
+		t, err = a.Contracts.RemoteTransferFor(r.Context(), r.PathValue("pid"))
+		return string(t.State), err
+	})
 	if err != nil {
 		return err
 	}
@@ -215,4 +226,48 @@ func (a *API) changePeerTransfer(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, 200, t)
 	return nil
+}
+
+// MaxWait bounds a long poll.
+const MaxWait = 60 * time.Second
+
+// longPoll reads a process with read; with ?changed_from=STATE&wait=DURATION it answers
+// as soon as the state is no longer STATE, re-reading when an audit event about subject
+// commits on this node (and every second, for commits by other replicas), or when the
+// wait is over — so clients follow a negotiation without polling.
+func (a *API) longPoll(r *http.Request, subject string, read func() (state string, err error)) error {
+	q := r.URL.Query()
+	from := q.Get("changed_from")
+	var wait time.Duration
+	if v := q.Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return dx.Errorf(dx.EInvalid, "wait 应为时长（如 10s）/ wait must be a duration such as 10s")
+		}
+		wait = min(d, MaxWait)
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		var changed <-chan struct{}
+		if a.Changes != nil {
+			changed = a.Changes(subject) // before the read: a commit after it wakes us
+		}
+		state, err := read()
+		if err != nil || from == "" || state != from {
+			return err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil
+		}
+		timer := time.NewTimer(min(left, time.Second))
+		select {
+		case <-changed:
+		case <-timer.C:
+		case <-r.Context().Done():
+			timer.Stop()
+			return r.Context().Err()
+		}
+		timer.Stop()
+	}
 }

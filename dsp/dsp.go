@@ -7,6 +7,7 @@
 package dsp
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -133,7 +134,10 @@ func (h *Handler) nodeInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, Peer{ParticipantID: h.ParticipantID, PublicKey: h.Key.Public().(ed25519.PublicKey), URL: h.PublicURL})
 }
 
-// signed wraps a handler with body limits and request verification.
+// signed wraps a handler with body limits and request verification. A verified request
+// is one unit of work — its nonce, the state change, the messages it queues and its
+// audit event commit together — and its answer is sent only after the commit. A refused
+// request changes nothing but still uses up its nonce and is recorded.
 func (h *Handler) signed(next func(w http.ResponseWriter, r *http.Request, peer Peer, body []byte) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
@@ -141,24 +145,69 @@ func (h *Handler) signed(next func(w http.ResponseWriter, r *http.Request, peer 
 			h.fail(w, r, dx.Errorf(dx.ETooLarge, "请求体过大 / request body too large"))
 			return
 		}
-		peer, err := h.verify(r, body)
+		var peer Peer
+		answer := &bufferedResponse{header: http.Header{}}
+		verified := false
+		err = h.Atomically(r.Context(), func(ctx context.Context) error {
+			r := r.WithContext(ctx)
+			var err error
+			if peer, err = h.verify(r, body); err != nil {
+				return err
+			}
+			verified = true
+			if err := next(answer, r, peer, body); err != nil {
+				return err
+			}
+			return h.record(ctx, "dsp.in", r.Method+" "+r.URL.Path, peer.ParticipantID, body, nil)
+		})
 		if err != nil {
 			h.fail(w, r, err)
+			if verified { // the unit rolled back: keep the nonce used, record the refusal
+				h.useNonce(r)
+				h.record(context.Background(), "dsp.in", r.Method+" "+r.URL.Path, peer.ParticipantID, body, err)
+			}
 			return
 		}
-		err = next(w, r, peer, body)
-		if err != nil {
-			h.fail(w, r, err)
-		}
-		h.record("dsp.in", r.Method+" "+r.URL.Path, peer.ParticipantID, body, err)
+		answer.send(w)
 	}
+}
+
+// bufferedResponse holds a handler's answer until its unit of work commits.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = 200
+	}
+	return b.body.Write(p)
+}
+func (b *bufferedResponse) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+
+func (b *bufferedResponse) send(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	if b.status == 0 {
+		b.status = 200
+	}
+	w.WriteHeader(b.status)
+	w.Write(b.body.Bytes())
 }
 
 // record writes a DSP message as an audit event: its type and process IDs, the peer, and
 // whether it was accepted (never the message's terms or tokens).
-func (h *Handler) record(action, target, peer string, body []byte, failure error) {
+func (h *Handler) record(ctx context.Context, action, target, peer string, body []byte, failure error) error {
 	if h.Events == nil {
-		return
+		return nil
 	}
 	var head envelope
 	json.Unmarshal(body, &head)
@@ -171,9 +220,11 @@ func (h *Handler) record(action, target, peer string, body []byte, failure error
 		subject = target
 	}
 	ev := dx.NewEvent(h.Clock.Now(), dx.Principal{}, action, subject, payload)
-	if err := h.Events.RecordEvents(context.Background(), []dx.Event{ev}); err != nil {
+	err := h.Events.RecordEvents(ctx, []dx.Event{ev})
+	if err != nil {
 		h.Log.Error("cannot record a DSP message", "err", err)
 	}
+	return err
 }
 
 // status maps error codes to HTTP statuses the DSP binding uses.

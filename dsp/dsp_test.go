@@ -87,7 +87,7 @@ func setup(t *testing.T) *fixture {
 	b, _ := json.Marshal([]Peer{peer})
 	os.WriteFile(peersFile, b, 0o600)
 	h := &Handler{ParticipantID: "did:web:provider.example", Key: nodeKey, PeersFile: peersFile, Nonces: st, Catalog: st, Offers: st,
-		Assets: st, Clock: dx.SystemClock{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Assets: st, Units: st, Clock: dx.SystemClock{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	mux := http.NewServeMux()
 	h.Register(mux)
 	srv := httptest.NewServer(mux)
@@ -228,10 +228,18 @@ func TestSignedRequests(t *testing.T) {
 	for _, bad := range []string{`{"@type":"CatalogRequestMessage"}`, `not json`, `{"@context":["` + Context + `"],"@type":"CatalogRequestMessage","filter":[{"x":1}]}`} {
 		req, _ := http.NewRequest("POST", f.srv.URL+BasePath+"/catalog/request", strings.NewReader(bad))
 		Sign(req, f.client.ParticipantID, f.client.Key, []byte(bad), time.Now())
+		replay := req.Clone(context.Background())
 		resp, _ := http.DefaultClient.Do(req)
 		resp.Body.Close()
 		if resp.StatusCode != 400 {
 			t.Errorf("%s: %d, want 400", bad, resp.StatusCode)
+		}
+		// The refused request rolled back, but its nonce stays used.
+		replay.Body = io.NopCloser(strings.NewReader(bad))
+		resp, _ = http.DefaultClient.Do(replay)
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Errorf("replayed refusal %s: %d, want 401", bad, resp.StatusCode)
 		}
 	}
 }

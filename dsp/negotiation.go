@@ -9,6 +9,7 @@ import (
 
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/outbox"
 	"github.com/dxexchange/dx/policy"
 )
 
@@ -200,6 +201,7 @@ func (h *Handler) dispatch(ctx context.Context, url string, msg any) error {
 		for attempt := 1; ; attempt++ {
 			err := h.Deliver(context.Background(), url, body)
 			if err == nil || dx.ErrorCode(err) != dx.EInternal || attempt == 5 {
+				h.record(context.Background(), "dsp.out", url, "", body, err)
 				return
 			}
 			time.Sleep(delay)
@@ -223,15 +225,17 @@ func (h *Handler) Atomically(ctx context.Context, fn func(ctx context.Context) e
 	return err
 }
 
-// Deliver sends one stored message to a peer's endpoint and records it as an audit event.
+// Deliver sends one stored message to a peer's endpoint.
 func (h *Handler) Deliver(ctx context.Context, url string, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	err := h.client().DoURL(ctx, "POST", url, json.RawMessage(body), nil)
-	if err == nil || dx.ErrorCode(err) != dx.EInternal {
-		h.record("dsp.out", url, "", body, err)
-	}
-	return err
+	return h.client().DoURL(ctx, "POST", url, json.RawMessage(body), nil)
+}
+
+// Delivered records a message's final outcome as an audit event (the outbox calls it in
+// the transaction that marks the message sent or given up).
+func (h *Handler) Delivered(ctx context.Context, m outbox.Message, err error) error {
+	return h.record(ctx, "dsp.out", m.URL, "", m.Body, err)
 }
 
 func (h *Handler) client() *Client {
@@ -275,16 +279,22 @@ func (h *Handler) Negotiate(ctx context.Context, participant, datasetID, offerID
 	var answer struct {
 		ProviderPID string `json:"providerPid"`
 	}
-	err = c.Do(ctx, peer, "POST", "/negotiations/request", msg, &answer)
-	h.record("dsp.out", peer.URL+BasePath+"/negotiations/request", peer.ParticipantID, mustMarshal(msg), err)
-	if err != nil {
-		rn, _ = h.Contracts.RemoteFailed(ctx, rn, dx.ErrorMessage(err))
-		return rn, err
+	sendErr := c.Do(ctx, peer, "POST", "/negotiations/request", msg, &answer)
+	// the outcome and its audit record in one unit
+	err = h.Atomically(ctx, func(ctx context.Context) error {
+		h.record(ctx, "dsp.out", peer.URL+BasePath+"/negotiations/request", peer.ParticipantID, mustMarshal(msg), sendErr)
+		var err error
+		if sendErr != nil {
+			rn, err = h.Contracts.RemoteFailed(ctx, rn, dx.ErrorMessage(sendErr))
+		} else {
+			rn, err = h.Contracts.RemoteAcked(ctx, rn, answer.ProviderPID)
+		}
+		return err
+	})
+	if sendErr != nil {
+		return rn, sendErr
 	}
-	if updated, err := h.Contracts.RemoteAcked(ctx, rn, answer.ProviderPID); err == nil {
-		rn = updated
-	}
-	return rn, nil
+	return rn, err
 }
 
 type terminationMsg struct {

@@ -84,11 +84,23 @@ func (h *Handler) verify(r *http.Request, body []byte) (Peer, error) {
 	if err != nil || len(nonce) < 16 || !ed25519.Verify(peer.PublicKey, msg, sig) {
 		return Peer{}, unauth("signature does not verify")
 	}
-	if err := h.Nonces.UseNonce(r.Context(), participant+"/"+nonce, now, 2*Skew); err != nil {
+	if err := h.Nonces.UseNonce(r.Context(), nonceKey(r), now, 2*Skew); err != nil {
 		if dx.ErrorCode(err) == dx.EConflict {
 			return Peer{}, unauth("replayed request")
 		}
 		return Peer{}, err
 	}
 	return peer, nil
+}
+
+func nonceKey(r *http.Request) string {
+	return r.Header.Get(HeaderParticipant) + "/" + r.Header.Get(HeaderNonce)
+}
+
+// useNonce records a verified request's nonce on its own (after its unit of work rolled
+// back), so that a refused request cannot be replayed either.
+func (h *Handler) useNonce(r *http.Request) {
+	if err := h.Nonces.UseNonce(context.Background(), nonceKey(r), h.Clock.Now(), 2*Skew); err != nil && dx.ErrorCode(err) != dx.EConflict {
+		h.Log.Error("cannot record a nonce", "err", err)
+	}
 }

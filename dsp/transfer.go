@@ -210,16 +210,22 @@ func (h *Handler) Transfer(ctx context.Context, participant, agreementID string)
 	var answer struct {
 		ProviderPID string `json:"providerPid"`
 	}
-	err = h.client().Do(ctx, peer, "POST", "/transfers/request", msg, &answer)
-	h.record("dsp.out", peer.URL+BasePath+"/transfers/request", peer.ParticipantID, mustMarshal(msg), err)
-	if err != nil {
-		t, _ = h.Contracts.RemoteTransferFailed(ctx, t, dx.ErrorMessage(err))
-		return t, err
+	sendErr := h.client().Do(ctx, peer, "POST", "/transfers/request", msg, &answer)
+	// the outcome and its audit record in one unit
+	err = h.Atomically(ctx, func(ctx context.Context) error {
+		h.record(ctx, "dsp.out", peer.URL+BasePath+"/transfers/request", peer.ParticipantID, mustMarshal(msg), sendErr)
+		var err error
+		if sendErr != nil {
+			t, err = h.Contracts.RemoteTransferFailed(ctx, t, dx.ErrorMessage(sendErr))
+		} else {
+			t, err = h.Contracts.RemoteTransferAcked(ctx, t, answer.ProviderPID)
+		}
+		return err
+	})
+	if sendErr != nil {
+		return t, sendErr
 	}
-	if updated, err := h.Contracts.RemoteTransferAcked(ctx, t, answer.ProviderPID); err == nil {
-		t = updated
-	}
-	return t, nil
+	return t, err
 }
 
 // ChangeTransferWithPeer suspends, resumes, completes or terminates, for the calling

@@ -30,21 +30,28 @@ type Store interface {
 	Sent(ctx context.Context, id string, at time.Time) error
 	// Retry records a failed attempt: next is when to try again, zero to give up.
 	Retry(ctx context.Context, id string, next time.Time, reason string) error
+	// Atomically runs fn as one unit of work.
+	Atomically(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Send delivers a message; a *dx.Error other than EInternal is a final refusal.
 type Send func(ctx context.Context, url string, body []byte) error
 
+// Done is told a message's final outcome (delivered: err nil; refused or given up: the
+// last error) inside the transaction that records it, e.g. to write an audit event.
+type Done func(ctx context.Context, m Message, err error) error
+
 // Outbox queues and delivers messages.
 type Outbox struct {
-	store Store
-	send  Send
-	clock dx.Clock
-	log   *slog.Logger
-	wake  chan struct{}
-	stop  context.CancelFunc
-	done  chan struct{}
-	mu    sync.Mutex
+	store    Store
+	send     Send
+	done     Done
+	clock    dx.Clock
+	log      *slog.Logger
+	wake     chan struct{}
+	stop     context.CancelFunc
+	finished chan struct{}
+	mu       sync.Mutex
 }
 
 // MaxAttempts bounds the deliveries of one message (about half an hour of backoff).
@@ -53,10 +60,11 @@ const MaxAttempts = 12
 // Lease is how long a claimed message is reserved for the worker sending it.
 const Lease = 30 * time.Second
 
-// Start returns an outbox whose worker runs until Close.
-func Start(store Store, send Send, clock dx.Clock, log *slog.Logger) *Outbox {
+// Start returns an outbox whose worker runs until Close; done (may be nil) is told each
+// message's final outcome.
+func Start(store Store, send Send, done Done, clock dx.Clock, log *slog.Logger) *Outbox {
 	ctx, stop := context.WithCancel(context.Background())
-	o := &Outbox{store: store, send: send, clock: clock, log: log, wake: make(chan struct{}, 1), stop: stop, done: make(chan struct{})}
+	o := &Outbox{store: store, send: send, done: done, clock: clock, log: log, wake: make(chan struct{}, 1), stop: stop, finished: make(chan struct{})}
 	go o.run(ctx)
 	return o
 }
@@ -64,7 +72,7 @@ func Start(store Store, send Send, clock dx.Clock, log *slog.Logger) *Outbox {
 // Close stops the worker; undelivered messages stay stored for the next start.
 func (o *Outbox) Close() {
 	o.stop()
-	<-o.done
+	<-o.finished
 }
 
 // Post stores a message for url and wakes the worker to send it at once. Posted inside a
@@ -87,7 +95,7 @@ func (o *Outbox) Wake() {
 }
 
 func (o *Outbox) run(ctx context.Context) {
-	defer close(o.done)
+	defer close(o.finished)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var inflight sync.WaitGroup
@@ -122,8 +130,16 @@ func (o *Outbox) deliver(ctx context.Context, m Message) {
 	cancel()
 	now := o.clock.Now()
 	bg := context.Background() // record the outcome even while stopping
+	final := func(mark func(ctx context.Context) error) error {
+		return o.store.Atomically(bg, func(ctx context.Context) error {
+			if err := mark(ctx); err != nil || o.done == nil {
+				return err
+			}
+			return o.done(ctx, m, err)
+		})
+	}
 	if err == nil {
-		if err := o.store.Sent(bg, m.ID, now); err != nil {
+		if err := final(func(ctx context.Context) error { return o.store.Sent(ctx, m.ID, now) }); err != nil {
 			o.log.Error("outbox: cannot mark a message sent", "id", m.ID, "err", err)
 		}
 		return
@@ -131,7 +147,9 @@ func (o *Outbox) deliver(ctx context.Context, m Message) {
 	attempts := m.Attempts + 1
 	if dx.ErrorCode(err) != dx.EInternal || attempts >= MaxAttempts {
 		o.log.Error("outbox: message given up", "url", m.URL, "attempts", attempts, "err", err)
-		o.store.Retry(bg, m.ID, time.Time{}, err.Error())
+		if ferr := final(func(ctx context.Context) error { return o.store.Retry(ctx, m.ID, time.Time{}, err.Error()) }); ferr != nil {
+			o.log.Error("outbox: cannot mark a message given up", "id", m.ID, "err", ferr)
+		}
 		return
 	}
 	backoff := 500 * time.Millisecond << min(attempts-1, 12)

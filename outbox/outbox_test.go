@@ -24,6 +24,18 @@ type recorder struct {
 	mu      sync.Mutex
 	failing error
 	got     []string
+	final   []string // outcomes told to Done
+}
+
+func (r *recorder) done(ctx context.Context, m outbox.Message, err error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	outcome := "sent"
+	if err != nil {
+		outcome = "given up: " + err.Error()
+	}
+	r.final = append(r.final, m.URL+" "+outcome)
+	return nil
 }
 
 func (r *recorder) send(ctx context.Context, url string, body []byte) error {
@@ -91,7 +103,7 @@ func TestSurvivesAnUnreachablePeerAndARestart(t *testing.T) {
 func testRestart(t *testing.T, st outbox.Store) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	down := &recorder{failing: dx.Errorf(dx.EInternal, "connection refused")}
-	o := outbox.Start(st, down.send, dx.SystemClock{}, log)
+	o := outbox.Start(st, down.send, nil, dx.SystemClock{}, log)
 	if err := o.Post(context.Background(), "http://peer/a", []byte(`{"n":1}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +111,7 @@ func testRestart(t *testing.T, st outbox.Store) {
 	o.Close()                          // "restart"
 
 	up := &recorder{}
-	o2 := outbox.Start(st, up.send, dx.SystemClock{}, log)
+	o2 := outbox.Start(st, up.send, up.done, dx.SystemClock{}, log)
 	defer o2.Close()
 	waitFor(t, func() bool { return len(up.delivered()) == 1 })
 	if got := up.delivered()[0]; got != `http://peer/a {"n":1}` {
@@ -122,5 +134,11 @@ func testRestart(t *testing.T, st outbox.Store) {
 	time.Sleep(1500 * time.Millisecond)
 	if n := len(up.delivered()); n != 1 {
 		t.Fatalf("a refused message was retried: %v", up.delivered())
+	}
+	// Done heard each final outcome once; the failed first attempt was not final.
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	if len(up.final) != 2 || up.final[0] != "http://peer/a sent" || !strings.HasPrefix(up.final[1], "http://peer/b given up: ") {
+		t.Fatalf("outcomes: %q", up.final)
 	}
 }

@@ -31,6 +31,9 @@ type Store interface {
 	// receives commit together if fn returns nil, and none of them otherwise. A failed
 	// call inside the unit undoes only its own writes.
 	Atomically(ctx context.Context, fn func(ctx context.Context) error) error
+	// Changes returns a channel closed when this process next commits an audit event
+	// about subject.
+	Changes(subject string) <-chan struct{}
 	// Close releases the database.
 	Close() error
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/api"
 	"github.com/dxexchange/dx/client"
 	"github.com/dxexchange/dx/contract"
@@ -695,5 +696,38 @@ func TestTP_C_03(t *testing.T) {
 	// The management API refuses what the state machine forbids, and tells the peer nothing.
 	if err := k.consumer.Do(context.Background(), "POST", "/api/v1/peers/transfers/"+cpid+"/complete", map[string]string{}, nil); err == nil {
 		t.Fatal("completing a terminated transfer was accepted")
+	}
+}
+
+// TestPeerLongPoll: a consumer follows a negotiation without polling — a GET with
+// changed_from and wait answers with the new state once the peer's message arrives, with
+// the unchanged state when the wait ends, and refuses a malformed wait.
+func TestPeerLongPoll(t *testing.T) {
+	k := newTCKProvider(t)
+	ctx := context.Background()
+	cpid, ppid := k.negotiate()
+	path := "/api/v1/peers/negotiations/" + cpid
+	var still contract.RemoteNegotiation
+	if err := k.consumer.Do(ctx, "GET", path+"?changed_from=REQUESTED&wait=200ms", nil, &still); err != nil || still.State != contract.Requested {
+		t.Fatalf("unchanged: %+v %v", still, err)
+	}
+	got := make(chan contract.RemoteNegotiation, 1)
+	go func() {
+		var rn contract.RemoteNegotiation
+		if err := k.consumer.Do(ctx, "GET", path+"?changed_from=REQUESTED&wait=30s", nil, &rn); err != nil {
+			t.Error(err)
+		}
+		got <- rn
+	}()
+	time.Sleep(100 * time.Millisecond) // the GET is waiting
+	if code, out := k.offer(cpid, ppid, tckUse); code != 200 {
+		t.Fatalf("offer: %d %v", code, out)
+	}
+	if rn := <-got; rn.State != contract.Offered {
+		t.Fatalf("the long poll answered %+v", rn)
+	}
+	err := k.consumer.Do(ctx, "GET", path+"?changed_from=OFFERED&wait=soon", nil, nil)
+	if dx.ErrorCode(err) != dx.EInvalid {
+		t.Fatalf("malformed wait: %v", err)
 	}
 }

@@ -400,13 +400,7 @@ func startSecondNode(ctx context.Context, cfg Config, x *exchange, d demo, log *
 	if err := c.Do(ctx, "POST", "/api/v1/peers/negotiations", map[string]string{"participant": exchangeID, "dataset_id": dsp.DatasetID(d.traffic), "offer_id": d.offer}, &neg); err != nil {
 		return n, err
 	}
-	agreement, err := waitFor(ctx, 50*time.Millisecond, func() (string, bool, error) {
-		var r api.RemoteNegotiationView
-		if err := c.Do(ctx, "GET", "/api/v1/peers/negotiations/"+url.PathEscape(neg.ConsumerPID), nil, &r); err != nil {
-			return "", false, err
-		}
-		return agreementOf(r), r.State == contract.Finalized && r.Agreement != nil, nil
-	})
+	agreement, err := followNegotiation(ctx, c, neg.ConsumerPID)
 	if err != nil {
 		return n, err
 	}
@@ -415,34 +409,45 @@ func startSecondNode(ctx context.Context, cfg Config, x *exchange, d demo, log *
 		return n, err
 	}
 	n.transfer = tr.ConsumerPID
-	_, err = waitFor(ctx, 50*time.Millisecond, func() (string, bool, error) {
-		var t contract.RemoteTransfer
-		err := c.Do(ctx, "GET", "/api/v1/peers/transfers/"+url.PathEscape(tr.ConsumerPID), nil, &t)
-		return "", err == nil && t.State == contract.TransferStarted, err
-	})
-	return n, err
+	return n, followTransfer(ctx, c, tr.ConsumerPID)
 }
 
-// waitFor polls check every interval until it is done, for at most ten seconds.
-func waitFor(ctx context.Context, interval time.Duration, check func() (string, bool, error)) (string, error) {
-	for range int(10 * time.Second / interval) {
-		v, done, err := check()
-		if err != nil || done {
-			return v, err
+// followNegotiation follows a negotiation with a peer on the consumer's node by long
+// polls (each answers at the next change of state) until it is FINALIZED, and returns
+// its agreement ID; a termination or ten seconds without an end is an error.
+func followNegotiation(ctx context.Context, c *client.Client, pid string) (string, error) {
+	state := ""
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		var r api.RemoteNegotiationView
+		if err := c.Do(ctx, "GET", "/api/v1/peers/negotiations/"+url.PathEscape(pid)+"?wait=5s&changed_from="+state, nil, &r); err != nil {
+			return "", err
 		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(interval):
+		switch {
+		case r.State == contract.Finalized && r.Agreement != nil:
+			return r.Agreement.Policy.ID, nil
+		case r.State == contract.Terminated:
+			return "", fmt.Errorf("协商已终止 / the negotiation was terminated: %s", r.Reason)
 		}
+		state = string(r.State)
 	}
 	return "", fmt.Errorf("the nodes did not finish in time")
 }
 
-// agreementOf returns the ID of a remote negotiation's agreement, if it has one.
-func agreementOf(r api.RemoteNegotiationView) string {
-	if r.Agreement == nil {
-		return ""
+// followTransfer follows a transfer from a peer by long polls until it is STARTED.
+func followTransfer(ctx context.Context, c *client.Client, pid string) error {
+	state := ""
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		var t contract.RemoteTransfer
+		if err := c.Do(ctx, "GET", "/api/v1/peers/transfers/"+url.PathEscape(pid)+"?wait=5s&changed_from="+state, nil, &t); err != nil {
+			return err
+		}
+		switch t.State {
+		case contract.TransferStarted:
+			return nil
+		case contract.TransferTerminated, contract.TransferCompleted:
+			return fmt.Errorf("传输已结束 / the transfer ended: %s %s", t.State, t.Reason)
+		}
+		state = string(t.State)
 	}
-	return r.Agreement.Policy.ID
+	return fmt.Errorf("the nodes did not finish in time")
 }

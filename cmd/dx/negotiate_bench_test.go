@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,19 +50,14 @@ func benchNodes(b *testing.B) (cc *client.Client, provider, dataset, offer strin
 	return cc, a.x.server.DSP.ParticipantID, dsp.DatasetID(res.Asset.ID), o.ID
 }
 
-// negotiateAndStart runs one negotiation and one transfer start across the nodes.
+// negotiateAndStart runs one negotiation and transfer start, following both on the
+// consumer's node by long polls.
 func negotiateAndStart(ctx context.Context, cc *client.Client, provider, dataset, offer string) error {
 	var neg api.RemoteNegotiationView
 	if err := cc.Do(ctx, "POST", "/api/v1/peers/negotiations", map[string]string{"participant": provider, "dataset_id": dataset, "offer_id": offer}, &neg); err != nil {
 		return err
 	}
-	agreement, err := waitFor(ctx, time.Millisecond, func() (string, bool, error) {
-		var r api.RemoteNegotiationView
-		if err := cc.Do(ctx, "GET", "/api/v1/peers/negotiations/"+url.PathEscape(neg.ConsumerPID), nil, &r); err != nil {
-			return "", false, err
-		}
-		return agreementOf(r), r.State == contract.Finalized && r.Agreement != nil, nil
-	})
+	agreement, err := followNegotiation(ctx, cc, neg.ConsumerPID)
 	if err != nil {
 		return err
 	}
@@ -71,12 +65,7 @@ func negotiateAndStart(ctx context.Context, cc *client.Client, provider, dataset
 	if err := cc.Do(ctx, "POST", "/api/v1/peers/transfers", map[string]string{"participant": provider, "agreement_id": agreement}, &tr); err != nil {
 		return err
 	}
-	_, err = waitFor(ctx, time.Millisecond, func() (string, bool, error) {
-		var t contract.RemoteTransfer
-		err := cc.Do(ctx, "GET", "/api/v1/peers/transfers/"+url.PathEscape(tr.ConsumerPID), nil, &t)
-		return "", err == nil && t.State == contract.TransferStarted, err
-	})
-	return err
+	return followTransfer(ctx, cc, tr.ConsumerPID)
 }
 
 // BenchmarkNegotiationAcrossNodes measures a full DSP negotiation plus transfer start

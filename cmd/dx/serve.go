@@ -176,6 +176,7 @@ func openExchange(ctx context.Context, cfg Config, log *slog.Logger) (*exchange,
 		Access:    &access.Service{Store: st, Assets: assets, Contracts: contracts, Clock: clock, Log: log},
 		Catalog:   &catalog.Service{Store: st},
 		Audit:     &audit.Service{Store: st},
+		Changes:   st.Changes,
 		Log:       log,
 	}
 	srv := &server.Server{API: a, Log: log, Health: func(ctx context.Context) error {
@@ -227,7 +228,7 @@ func (x *exchange) enableDSP(ctx context.Context, operator party.Org, addr strin
 	}
 	h := &dsp.Handler{ParticipantID: pid, Key: key, PublicURL: strings.TrimRight(public, "/"), PeersFile: x.cfg.PeersFile, Nonces: x.store, Events: x.store,
 		Catalog: x.store, Offers: x.store, Assets: x.store, Contracts: x.contracts, Clock: dx.SystemClock{}, Log: x.log}
-	x.outbox = outbox.Start(x.store, h.Deliver, dx.SystemClock{}, x.log)
+	x.outbox = outbox.Start(x.store, h.Deliver, h.Delivered, dx.SystemClock{}, x.log)
 	h.Outbox, h.Units = x.outbox, x.store
 	x.server.API.Atomically = h.Atomically
 	x.server.DSP = h

@@ -28,7 +28,7 @@ func scanGrant(sc interface{ Scan(...any) error }) (access.Grant, error) {
 // CreateGrant inserts a pending grant.
 func (s *DB) CreateGrant(ctx context.Context, g access.Grant, events []dx.Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO grants (`+grantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)`),
+		_, err := s.exec(ctx, tx, s.q(`INSERT INTO grants (`+grantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)`),
 			g.ID, g.AssetID, g.ConsumerID, g.ProviderID, g.Purpose, g.Status, g.Reason, micros(g.CreatedAt))
 		if dx.ErrorCode(s.mapErr(err)) == dx.EConflict {
 			return dx.Errorf(dx.EConflict, "已有待审批或已批准的申请 / there is already a pending or approved grant for this asset")
@@ -41,7 +41,7 @@ func (s *DB) CreateGrant(ctx context.Context, g access.Grant, events []dx.Event)
 
 // Grant returns a grant.
 func (s *DB) Grant(ctx context.Context, id string) (access.Grant, error) {
-	g, err := scanGrant(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+grantCols+` FROM grants WHERE id = ?`), id))
+	g, err := scanGrant(s.queryRow(ctx, s.conn(ctx), s.q(`SELECT `+grantCols+` FROM grants WHERE id = ?`), id))
 	if err == sql.ErrNoRows {
 		return g, dx.Errorf(dx.ENotFound, "授权申请不存在 / grant %q not found", id)
 	}
@@ -55,7 +55,7 @@ func (s *DB) DecideGrant(ctx context.Context, g access.Grant, from string, event
 		if g.DecidedAt != nil {
 			decided = micros(*g.DecidedAt)
 		}
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE grants SET status = ?, reason = ?, decided_at = ? WHERE id = ? AND status = ?`),
+		res, err := s.exec(ctx, tx, s.q(`UPDATE grants SET status = ?, reason = ?, decided_at = ? WHERE id = ? AND status = ?`),
 			g.Status, g.Reason, decided, g.ID, from)
 		if err != nil {
 			return err
@@ -69,7 +69,7 @@ func (s *DB) DecideGrant(ctx context.Context, g access.Grant, from string, event
 
 // Grants lists grants involving orgID (all if "").
 func (s *DB) Grants(ctx context.Context, orgID, status string) ([]access.Grant, error) {
-	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT `+grantCols+` FROM grants
+	rows, err := s.query(ctx, s.conn(ctx), s.q(`SELECT `+grantCols+` FROM grants
 		WHERE (? = '' OR consumer_id = ? OR provider_id = ?) AND (? = '' OR status = ?) ORDER BY id DESC LIMIT 1000`),
 		orgID, orgID, orgID, status, status)
 	if err != nil {
@@ -89,7 +89,7 @@ func (s *DB) Grants(ctx context.Context, orgID, status string) ([]access.Grant, 
 
 // ActiveGrant returns the consumer's approved grant on an asset.
 func (s *DB) ActiveGrant(ctx context.Context, assetID, consumerID string) (access.Grant, error) {
-	g, err := scanGrant(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+grantCols+` FROM grants WHERE asset_id = ? AND consumer_id = ? AND status = 'approved'`), assetID, consumerID))
+	g, err := scanGrant(s.queryRow(ctx, s.conn(ctx), s.q(`SELECT `+grantCols+` FROM grants WHERE asset_id = ? AND consumer_id = ? AND status = 'approved'`), assetID, consumerID))
 	if err == sql.ErrNoRows {
 		return g, dx.Errorf(dx.ENotFound, "没有已批准的授权 / no approved grant")
 	}

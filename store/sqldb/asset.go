@@ -19,7 +19,7 @@ type assetRow struct {
 // writeRights replaces an asset's rows in asset_rights and asset_lineage, whose foreign
 // keys make sure every right holder and parent exists.
 func (s *DB) writeRights(ctx context.Context, tx *sql.Tx, a asset.Asset) error {
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM asset_rights WHERE asset_id = ?`), a.ID); err != nil {
+	if _, err := s.exec(ctx, tx, s.q(`DELETE FROM asset_rights WHERE asset_id = ?`), a.ID); err != nil {
 		return err
 	}
 	type right struct{ kind, org string }
@@ -28,7 +28,7 @@ func (s *DB) writeRights(ctx context.Context, tx *sql.Tx, a asset.Asset) error {
 		rights = append(rights, right{"processing_use", o})
 	}
 	for _, r := range rights {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO asset_rights (asset_id, kind, org_id) VALUES (?, ?, ?)`), a.ID, r.kind, r.org)
+		_, err := s.exec(ctx, tx, s.q(`INSERT INTO asset_rights (asset_id, kind, org_id) VALUES (?, ?, ?)`), a.ID, r.kind, r.org)
 		if dx.ErrorCode(s.mapErr(err)) == dx.EInvalid {
 			return dx.Errorf(dx.EInvalid, "权利人 %q 不存在 / right holder %q is not a known organisation", r.org, r.org)
 		} else if err != nil {
@@ -44,7 +44,7 @@ func (s *DB) writeAsset(ctx context.Context, tx *sql.Tx, a asset.Asset, insert b
 		return err
 	}
 	if insert {
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO assets (id, owner_id, name, meta, industry, region, visibility, format, latest_version, created_at, updated_at)
+		_, err = s.exec(ctx, tx, s.q(`INSERT INTO assets (id, owner_id, name, meta, industry, region, visibility, format, latest_version, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			a.ID, a.OwnerID, a.Name, string(meta), a.Meta.Industry, a.Meta.Region, a.Meta.Visibility, a.Format, a.LatestVersion, micros(a.CreatedAt), micros(a.UpdatedAt))
 		if dx.ErrorCode(s.mapErr(err)) == dx.EConflict {
@@ -52,7 +52,7 @@ func (s *DB) writeAsset(ctx context.Context, tx *sql.Tx, a asset.Asset, insert b
 		}
 		return err
 	}
-	res, err := tx.ExecContext(ctx, s.q(`UPDATE assets SET meta = ?, industry = ?, region = ?, visibility = ?, updated_at = ? WHERE id = ?`),
+	res, err := s.exec(ctx, tx, s.q(`UPDATE assets SET meta = ?, industry = ?, region = ?, visibility = ?, updated_at = ? WHERE id = ?`),
 		string(meta), a.Meta.Industry, a.Meta.Region, a.Meta.Visibility, micros(a.UpdatedAt), a.ID)
 	if err != nil {
 		return err
@@ -68,7 +68,7 @@ func (s *DB) insertVersion(ctx context.Context, tx *sql.Tx, v asset.Version) err
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO versions (id, asset_id, number, info, digest, row_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+	_, err = s.exec(ctx, tx, s.q(`INSERT INTO versions (id, asset_id, number, info, digest, row_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		v.ID, v.AssetID, v.Number, string(info), v.Digest, v.RowCount, micros(v.CreatedAt))
 	if dx.ErrorCode(s.mapErr(err)) == dx.EConflict {
 		return dx.Errorf(dx.EConflict, "版本 %d 已存在 / version %d exists", v.Number, v.Number)
@@ -86,7 +86,7 @@ func (s *DB) CreateAsset(ctx context.Context, a asset.Asset, v asset.Version, sd
 			return err
 		}
 		for _, p := range a.Lineage {
-			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO asset_lineage (asset_id, parent_id, transformation) VALUES (?, ?, ?)`), a.ID, p.AssetID, p.Transformation)
+			_, err := s.exec(ctx, tx, s.q(`INSERT INTO asset_lineage (asset_id, parent_id, transformation) VALUES (?, ?, ?)`), a.ID, p.AssetID, p.Transformation)
 			if code := dx.ErrorCode(s.mapErr(err)); code == dx.EInvalid || code == dx.EConflict {
 				return dx.Errorf(code, "上游资产 %q 无效或重复 / parent asset %q is unknown or repeated", p.AssetID, p.AssetID)
 			} else if err != nil {
@@ -106,7 +106,7 @@ func (s *DB) CreateAsset(ctx context.Context, a asset.Asset, v asset.Version, sd
 // AddVersion appends the next version of an asset.
 func (s *DB) AddVersion(ctx context.Context, v asset.Version, sd asset.Search, events []dx.Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE assets SET latest_version = ?, format = ?, updated_at = ? WHERE id = ? AND latest_version = ?`),
+		res, err := s.exec(ctx, tx, s.q(`UPDATE assets SET latest_version = ?, format = ?, updated_at = ? WHERE id = ? AND latest_version = ?`),
 			v.Number, v.SourceFormat, micros(v.CreatedAt), v.AssetID, v.Number-1)
 		if err != nil {
 			return err
@@ -174,13 +174,13 @@ func assetNotFound(err error, id string) error {
 
 // Asset returns an asset by ID.
 func (s *DB) Asset(ctx context.Context, id string) (asset.Asset, error) {
-	a, err := scanAsset(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+assetCols+` FROM assets a WHERE a.id = ?`), id))
+	a, err := scanAsset(s.queryRow(ctx, s.conn(ctx), s.q(`SELECT `+assetCols+` FROM assets a WHERE a.id = ?`), id))
 	return a, s.mapErr(assetNotFound(err, id))
 }
 
 // AssetByName returns an owner's asset by name.
 func (s *DB) AssetByName(ctx context.Context, ownerID, name string) (asset.Asset, error) {
-	a, err := scanAsset(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+assetCols+` FROM assets a WHERE a.owner_id = ? AND a.name = ?`), ownerID, name))
+	a, err := scanAsset(s.queryRow(ctx, s.conn(ctx), s.q(`SELECT `+assetCols+` FROM assets a WHERE a.owner_id = ? AND a.name = ?`), ownerID, name))
 	return a, s.mapErr(assetNotFound(err, name))
 }
 
@@ -196,7 +196,7 @@ func scanVersion(sc interface{ Scan(...any) error }) (asset.Version, error) {
 
 // Versions lists an asset's versions, newest first.
 func (s *DB) Versions(ctx context.Context, assetID string) ([]asset.Version, error) {
-	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT info FROM versions WHERE asset_id = ? ORDER BY number DESC`), assetID)
+	rows, err := s.query(ctx, s.conn(ctx), s.q(`SELECT info FROM versions WHERE asset_id = ? ORDER BY number DESC`), assetID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -215,7 +215,7 @@ func (s *DB) Versions(ctx context.Context, assetID string) ([]asset.Version, err
 
 // Version returns one version.
 func (s *DB) Version(ctx context.Context, assetID string, number int) (asset.Version, error) {
-	v, err := scanVersion(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT info FROM versions WHERE asset_id = ? AND number = ?`), assetID, number))
+	v, err := scanVersion(s.queryRow(ctx, s.conn(ctx), s.q(`SELECT info FROM versions WHERE asset_id = ? AND number = ?`), assetID, number))
 	if err == sql.ErrNoRows {
 		return v, dx.Errorf(dx.ENotFound, "版本 %d 不存在 / version %d not found", number, number)
 	}
@@ -225,14 +225,14 @@ func (s *DB) Version(ctx context.Context, assetID string, number int) (asset.Ver
 // Rendition returns a cached export's digest.
 func (s *DB) Rendition(ctx context.Context, versionID, format string) (string, error) {
 	var d string
-	err := s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT digest FROM renditions WHERE version_id = ? AND format = ?`), versionID, format).Scan(&d)
+	err := s.queryRow(ctx, s.conn(ctx), s.q(`SELECT digest FROM renditions WHERE version_id = ? AND format = ?`), versionID, format).Scan(&d)
 	return d, s.mapErr(err)
 }
 
 // SaveRendition records a cached export; recording the same one twice is fine.
 func (s *DB) SaveRendition(ctx context.Context, versionID, format, digest string) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO renditions (version_id, format, digest) VALUES (?, ?, ?)`), versionID, format, digest)
+		_, err := s.exec(ctx, tx, s.q(`INSERT INTO renditions (version_id, format, digest) VALUES (?, ?, ?)`), versionID, format, digest)
 		return err
 	})
 	if dx.ErrorCode(err) == dx.EConflict {

@@ -62,7 +62,7 @@ func (s *DB) Search(ctx context.Context, q catalog.StoreQuery) ([]catalog.Hit, e
 		query += ` ORDER BY a.updated_at DESC, a.id DESC LIMIT ?`
 	}
 	args = append(args, q.Limit)
-	rows, err := s.conn(ctx).QueryContext(ctx, s.q(query), args...)
+	rows, err := s.conn(ctx).QueryContext(ctx, s.q(query), args...) // shapes vary: not cached
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -84,6 +84,6 @@ func (s *DB) Search(ctx context.Context, q catalog.StoreQuery) ([]catalog.Hit, e
 func (s *DB) CountMatches(ctx context.Context, terms []string, max int) (int, error) {
 	q, args := s.d.CountSQL(terms, max)
 	var n int
-	err := s.conn(ctx).QueryRowContext(ctx, s.q(q), args...).Scan(&n)
+	err := s.conn(ctx).QueryRowContext(ctx, s.q(q), args...).Scan(&n) // shapes vary: not cached
 	return n, s.mapErr(err)
 }

@@ -38,7 +38,7 @@ func (s *DB) CreateOffer(ctx context.Context, o contract.Offer, events []dx.Even
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO offers (id, asset_id, provider_id, policy, digest, auto_approve, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		if _, err := s.exec(ctx, tx, s.q(`INSERT INTO offers (id, asset_id, provider_id, policy, digest, auto_approve, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 			o.ID, o.AssetID, o.ProviderID, text, o.Digest, boolInt(o.AutoApprove), micros(o.CreatedAt)); err != nil {
 			return err
 		}
@@ -74,13 +74,13 @@ func scanOffer(sc interface{ Scan(...any) error }) (contract.Offer, error) {
 
 // Offer returns an offer.
 func (s *DB) Offer(ctx context.Context, id string) (contract.Offer, error) {
-	o, err := scanOffer(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+offerCols+` FROM offers WHERE id = ?`), id))
+	o, err := scanOffer(s.queryRow(ctx, s.conn(ctx), s.q(`SELECT `+offerCols+` FROM offers WHERE id = ?`), id))
 	return o, s.mapErr(err)
 }
 
 // Offers lists an asset's offers, oldest first.
 func (s *DB) Offers(ctx context.Context, assetID string) ([]contract.Offer, error) {
-	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT `+offerCols+` FROM offers WHERE asset_id = ? ORDER BY created_at, id`), assetID)
+	rows, err := s.query(ctx, s.conn(ctx), s.q(`SELECT `+offerCols+` FROM offers WHERE asset_id = ? ORDER BY created_at, id`), assetID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -99,7 +99,7 @@ func (s *DB) Offers(ctx context.Context, assetID string) ([]contract.Offer, erro
 // WithdrawOffer withdraws a live offer.
 func (s *DB) WithdrawOffer(ctx context.Context, id string, at time.Time, events []dx.Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE offers SET withdrawn_at = ? WHERE id = ? AND withdrawn_at IS NULL`), micros(at), id)
+		res, err := s.exec(ctx, tx, s.q(`UPDATE offers SET withdrawn_at = ? WHERE id = ? AND withdrawn_at IS NULL`), micros(at), id)
 		if err != nil {
 			return err
 		}
@@ -118,7 +118,7 @@ func (s *DB) insertRecord(ctx context.Context, tx *sql.Tx, r *contract.Record) e
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO agreements (id, negotiation_id, asset_id, provider_id, consumer_id, document, digest, uses, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`),
+	_, err = s.exec(ctx, tx, s.q(`INSERT INTO agreements (id, negotiation_id, asset_id, provider_id, consumer_id, document, digest, uses, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`),
 		r.ID, r.NegotiationID, r.AssetID, r.ProviderID, r.ConsumerID, string(doc), r.Digest, micros(r.CreatedAt))
 	return err
 }
@@ -130,7 +130,7 @@ func (s *DB) CreateNegotiation(ctx context.Context, n contract.Negotiation, rec 
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO negotiations (`+negCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		_, err := s.exec(ctx, tx, s.q(`INSERT INTO negotiations (`+negCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			n.ID, n.ConsumerPID, n.OfferID, n.AssetID, n.ProviderID, n.ConsumerID, string(n.State), terms, n.AgreementID, n.Reason, micros(n.CreatedAt), micros(n.UpdatedAt), n.Callback)
 		if err != nil {
 			return err
@@ -162,19 +162,19 @@ func scanNegotiation(sc interface{ Scan(...any) error }) (contract.Negotiation, 
 
 // Negotiation returns a negotiation.
 func (s *DB) Negotiation(ctx context.Context, id string) (contract.Negotiation, error) {
-	n, err := scanNegotiation(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+negCols+` FROM negotiations WHERE id = ?`), id))
+	n, err := scanNegotiation(s.queryRow(ctx, s.conn(ctx), s.q(`SELECT `+negCols+` FROM negotiations WHERE id = ?`), id))
 	return n, s.mapErr(err)
 }
 
 // NegotiationByConsumerPID finds a consumer's negotiation by its process ID.
 func (s *DB) NegotiationByConsumerPID(ctx context.Context, consumerID, pid string) (contract.Negotiation, error) {
-	n, err := scanNegotiation(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+negCols+` FROM negotiations WHERE consumer_id = ? AND consumer_pid = ?`), consumerID, pid))
+	n, err := scanNegotiation(s.queryRow(ctx, s.conn(ctx), s.q(`SELECT `+negCols+` FROM negotiations WHERE consumer_id = ? AND consumer_pid = ?`), consumerID, pid))
 	return n, s.mapErr(err)
 }
 
 // Negotiations lists negotiations involving orgID ("" for all), newest first.
 func (s *DB) Negotiations(ctx context.Context, orgID string) ([]contract.Negotiation, error) {
-	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT `+negCols+` FROM negotiations WHERE ? = '' OR provider_id = ? OR consumer_id = ? ORDER BY id DESC LIMIT 1000`), orgID, orgID, orgID)
+	rows, err := s.query(ctx, s.conn(ctx), s.q(`SELECT `+negCols+` FROM negotiations WHERE ? = '' OR provider_id = ? OR consumer_id = ? ORDER BY id DESC LIMIT 1000`), orgID, orgID, orgID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -197,7 +197,7 @@ func (s *DB) UpdateNegotiation(ctx context.Context, n contract.Negotiation, from
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE negotiations SET state = ?, terms = ?, agreement_id = ?, reason = ?, updated_at = ? WHERE id = ? AND state = ?`),
+		res, err := s.exec(ctx, tx, s.q(`UPDATE negotiations SET state = ?, terms = ?, agreement_id = ?, reason = ?, updated_at = ? WHERE id = ? AND state = ?`),
 			string(n.State), terms, n.AgreementID, n.Reason, micros(n.UpdatedAt), n.ID, string(from))
 		if err != nil {
 			return err
@@ -231,7 +231,7 @@ func scanRecord(sc interface{ Scan(...any) error }) (contract.Record, error) {
 }
 
 func (s *DB) records(ctx context.Context, q string, args ...any) ([]contract.Record, error) {
-	rows, err := s.conn(ctx).QueryContext(ctx, s.q(q), args...)
+	rows, err := s.query(ctx, s.conn(ctx), s.q(q), args...)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -249,7 +249,7 @@ func (s *DB) records(ctx context.Context, q string, args ...any) ([]contract.Rec
 
 // Agreement returns an agreement.
 func (s *DB) Agreement(ctx context.Context, id string) (contract.Record, error) {
-	r, err := scanRecord(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+agreementCols+` FROM agreements WHERE id = ?`), id))
+	r, err := scanRecord(s.queryRow(ctx, s.conn(ctx), s.q(`SELECT `+agreementCols+` FROM agreements WHERE id = ?`), id))
 	return r, s.mapErr(err)
 }
 
@@ -266,7 +266,7 @@ func (s *DB) ActiveAgreements(ctx context.Context, assetID, consumerID string) (
 // RevokeAgreement revokes a live agreement.
 func (s *DB) RevokeAgreement(ctx context.Context, id string, at time.Time, events []dx.Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE agreements SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`), micros(at), id)
+		res, err := s.exec(ctx, tx, s.q(`UPDATE agreements SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`), micros(at), id)
 		if err != nil {
 			return err
 		}
@@ -281,7 +281,7 @@ func (s *DB) RevokeAgreement(ctx context.Context, id string, at time.Time, event
 func (s *DB) UseAgreement(ctx context.Context, id string, decide func(contract.Record) (policy.Decision, []dx.Event)) (policy.Decision, error) {
 	var dec policy.Decision
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		r, err := scanRecord(tx.QueryRowContext(ctx, s.q(`SELECT `+agreementCols+` FROM agreements WHERE id = ?`+s.d.LockRow()), id))
+		r, err := scanRecord(s.queryRow(ctx, tx, s.q(`SELECT `+agreementCols+` FROM agreements WHERE id = ?`+s.d.LockRow()), id))
 		if err != nil {
 			return err
 		}
@@ -290,7 +290,7 @@ func (s *DB) UseAgreement(ctx context.Context, id string, decide func(contract.R
 		if !dec.Allow {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE agreements SET uses = uses + 1 WHERE id = ?`), id); err != nil {
+		if _, err := s.exec(ctx, tx, s.q(`UPDATE agreements SET uses = uses + 1 WHERE id = ?`), id); err != nil {
 			return err
 		}
 		return s.insertEvents(ctx, tx, events)
@@ -306,7 +306,7 @@ func (s *DB) ReplaceAgreementDocument(ctx context.Context, id string, a contract
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE agreements SET document = ? WHERE id = ?`), string(doc), id)
+		res, err := s.exec(ctx, tx, s.q(`UPDATE agreements SET document = ? WHERE id = ?`), string(doc), id)
 		if err != nil {
 			return err
 		}

@@ -11,7 +11,7 @@ import (
 // FulfilDuty records a duty's fulfilment, once.
 func (s *DB) FulfilDuty(ctx context.Context, d contract.Duty, events []dx.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO agreement_duties (agreement_id, action, fulfilled_at, fulfilled_by, note) VALUES (?, ?, ?, ?, ?)`),
+		if _, err := s.exec(ctx, tx, s.q(`INSERT INTO agreement_duties (agreement_id, action, fulfilled_at, fulfilled_by, note) VALUES (?, ?, ?, ?, ?)`),
 			d.AgreementID, d.Action, micros(d.FulfilledAt), d.FulfilledBy, d.Note); err != nil {
 			return err
 		}
@@ -25,7 +25,7 @@ func (s *DB) FulfilDuty(ctx context.Context, d contract.Duty, events []dx.Event)
 
 // Duties lists an agreement's fulfilled duties.
 func (s *DB) Duties(ctx context.Context, agreementID string) ([]contract.Duty, error) {
-	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT agreement_id, action, fulfilled_at, fulfilled_by, note FROM agreement_duties WHERE agreement_id = ? ORDER BY action`), agreementID)
+	rows, err := s.query(ctx, s.conn(ctx), s.q(`SELECT agreement_id, action, fulfilled_at, fulfilled_by, note FROM agreement_duties WHERE agreement_id = ? ORDER BY action`), agreementID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}

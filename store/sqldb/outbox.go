@@ -11,7 +11,7 @@ import (
 // Enqueue stores an outbound message.
 func (s *DB) Enqueue(ctx context.Context, m outbox.Message) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO outbox (id, url, body, attempts, next_at, created_at) VALUES (?, ?, ?, 0, ?, ?)`),
+		_, err := s.exec(ctx, tx, s.q(`INSERT INTO outbox (id, url, body, attempts, next_at, created_at) VALUES (?, ?, ?, 0, ?, ?)`),
 			m.ID, m.URL, string(m.Body), micros(m.NextAt), micros(m.CreatedAt))
 		return err
 	})
@@ -22,7 +22,7 @@ func (s *DB) Enqueue(ctx context.Context, m outbox.Message) error {
 func (s *DB) Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]outbox.Message, error) {
 	var out []outbox.Message
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, url, body, attempts, next_at, created_at FROM outbox WHERE sent_at IS NULL AND next_at <= ? ORDER BY next_at LIMIT ?`+s.d.LockRow()+s.d.SkipLocked()), micros(now), limit)
+		rows, err := s.query(ctx, tx, s.q(`SELECT id, url, body, attempts, next_at, created_at FROM outbox WHERE sent_at IS NULL AND next_at <= ? ORDER BY next_at LIMIT ?`+s.d.LockRow()+s.d.SkipLocked()), micros(now), limit)
 		if err != nil {
 			return err
 		}
@@ -42,7 +42,7 @@ func (s *DB) Claim(ctx context.Context, now time.Time, lease time.Duration, limi
 			return err
 		}
 		for _, m := range out {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE outbox SET next_at = ? WHERE id = ?`), micros(now.Add(lease)), m.ID); err != nil {
+			if _, err := s.exec(ctx, tx, s.q(`UPDATE outbox SET next_at = ? WHERE id = ?`), micros(now.Add(lease)), m.ID); err != nil {
 				return err
 			}
 		}
@@ -54,7 +54,7 @@ func (s *DB) Claim(ctx context.Context, now time.Time, lease time.Duration, limi
 // Sent marks a message delivered.
 func (s *DB) Sent(ctx context.Context, id string, at time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?`), micros(at), id)
+		_, err := s.exec(ctx, tx, s.q(`UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?`), micros(at), id)
 		return err
 	})
 }
@@ -63,10 +63,10 @@ func (s *DB) Sent(ctx context.Context, id string, at time.Time) error {
 func (s *DB) Retry(ctx context.Context, id string, next time.Time, reason string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if next.IsZero() { // given up: keep it, but never due again
-			_, err := tx.ExecContext(ctx, s.q(`UPDATE outbox SET attempts = attempts + 1, sent_at = -1, last_error = ? WHERE id = ?`), reason, id)
+			_, err := s.exec(ctx, tx, s.q(`UPDATE outbox SET attempts = attempts + 1, sent_at = -1, last_error = ? WHERE id = ?`), reason, id)
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?`), micros(next), reason, id)
+		_, err := s.exec(ctx, tx, s.q(`UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?`), micros(next), reason, id)
 		return err
 	})
 }

@@ -13,7 +13,7 @@ import (
 
 func (s *DB) insertOrg(ctx context.Context, tx *sql.Tx, org party.Org, key ed25519.PrivateKey, tok party.Token) error {
 	roles, _ := json.Marshal(org.Roles)
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO orgs (id, name, uscc, roles, public_key, private_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+	_, err := s.exec(ctx, tx, s.q(`INSERT INTO orgs (id, name, uscc, roles, public_key, private_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		org.ID, org.Name, org.USCC, string(roles), []byte(org.PublicKey), []byte(key.Seed()), micros(org.CreatedAt))
 	if dx.ErrorCode(s.mapErr(err)) == dx.EConflict {
 		return dx.Errorf(dx.EConflict, "机构名称 %q 已被使用 / organisation name %q is taken", org.Name, org.Name)
@@ -27,7 +27,7 @@ func (s *DB) insertOrg(ctx context.Context, tx *sql.Tx, org party.Org, key ed255
 // Bootstrap creates the first operator organisation, once.
 func (s *DB) Bootstrap(ctx context.Context, org party.Org, key ed25519.PrivateKey, tok party.Token, events []dx.Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO bootstrap (id, org_id) VALUES (1, ?)`), org.ID); err != nil {
+		if _, err := s.exec(ctx, tx, s.q(`INSERT INTO bootstrap (id, org_id) VALUES (1, ?)`), org.ID); err != nil {
 			return s.mapErr(err) // a unique violation: bootstrapped already
 		}
 		if err := s.insertOrg(ctx, tx, org, key, tok); err != nil {
@@ -69,7 +69,7 @@ func scanOrg(sc interface{ Scan(...any) error }) (party.Org, error) {
 
 // Org returns an organisation.
 func (s *DB) Org(ctx context.Context, id string) (party.Org, error) {
-	o, err := scanOrg(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+orgCols+` FROM orgs WHERE id = ?`), id))
+	o, err := scanOrg(s.queryRow(ctx, s.conn(ctx), s.q(`SELECT `+orgCols+` FROM orgs WHERE id = ?`), id))
 	if err == sql.ErrNoRows {
 		return o, dx.Errorf(dx.ENotFound, "机构不存在 / organisation %q not found", id)
 	}
@@ -97,7 +97,7 @@ func (s *DB) Orgs(ctx context.Context) ([]party.Org, error) {
 // SigningKey returns an organisation's Ed25519 private key.
 func (s *DB) SigningKey(ctx context.Context, orgID string) (ed25519.PrivateKey, error) {
 	var seed []byte
-	err := s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT private_key FROM orgs WHERE id = ?`), orgID).Scan(&seed)
+	err := s.queryRow(ctx, s.conn(ctx), s.q(`SELECT private_key FROM orgs WHERE id = ?`), orgID).Scan(&seed)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -111,7 +111,7 @@ func (s *DB) SigningKey(ctx context.Context, orgID string) (ed25519.PrivateKey, 
 // creating it on first use (roles consumer, the peer's public key, no private key).
 func (s *DB) PeerOrg(ctx context.Context, participant string, pub ed25519.PublicKey, at time.Time) (string, error) {
 	var id string
-	err := s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT id FROM orgs WHERE peer = ?`), participant).Scan(&id)
+	err := s.queryRow(ctx, s.conn(ctx), s.q(`SELECT id FROM orgs WHERE peer = ?`), participant).Scan(&id)
 	if err == nil {
 		return id, nil
 	}
@@ -120,7 +120,7 @@ func (s *DB) PeerOrg(ctx context.Context, participant string, pub ed25519.Public
 	}
 	id = dx.NewID(dx.PrefixOrg, at)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO orgs (id, name, uscc, roles, public_key, private_key, created_at, peer) VALUES (?, ?, '', '["consumer"]', ?, ?, ?, ?)`),
+		_, err := s.exec(ctx, tx, s.q(`INSERT INTO orgs (id, name, uscc, roles, public_key, private_key, created_at, peer) VALUES (?, ?, '', '["consumer"]', ?, ?, ?, ?)`),
 			id, "peer:"+participant, []byte(pub), []byte{}, micros(at), participant)
 		if err != nil {
 			return err
@@ -135,7 +135,7 @@ func (s *DB) PeerOrg(ctx context.Context, participant string, pub ed25519.Public
 
 func (s *DB) insertToken(ctx context.Context, tx *sql.Tx, t party.Token) error {
 	scopes, _ := json.Marshal(t.Scopes)
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO tokens (id, org_id, name, scopes, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
+	_, err := s.exec(ctx, tx, s.q(`INSERT INTO tokens (id, org_id, name, scopes, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
 		t.ID, t.OrgID, t.Name, string(scopes), t.Hash, micros(t.CreatedAt))
 	return err
 }
@@ -170,7 +170,7 @@ func scanToken(sc interface{ Scan(...any) error }) (party.Token, error) {
 
 // Token returns a token by ID.
 func (s *DB) Token(ctx context.Context, id string) (party.Token, error) {
-	t, err := scanToken(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+tokenCols+` FROM tokens WHERE id = ?`), id))
+	t, err := scanToken(s.queryRow(ctx, s.conn(ctx), s.q(`SELECT `+tokenCols+` FROM tokens WHERE id = ?`), id))
 	if err == sql.ErrNoRows {
 		return t, dx.Errorf(dx.ENotFound, "令牌不存在 / token %q not found", id)
 	}
@@ -179,7 +179,7 @@ func (s *DB) Token(ctx context.Context, id string) (party.Token, error) {
 
 // Tokens lists an organisation's tokens.
 func (s *DB) Tokens(ctx context.Context, orgID string) ([]party.Token, error) {
-	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT `+tokenCols+` FROM tokens WHERE org_id = ? ORDER BY id`), orgID)
+	rows, err := s.query(ctx, s.conn(ctx), s.q(`SELECT `+tokenCols+` FROM tokens WHERE org_id = ? ORDER BY id`), orgID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -198,7 +198,7 @@ func (s *DB) Tokens(ctx context.Context, orgID string) ([]party.Token, error) {
 // RevokeToken revokes a live token.
 func (s *DB) RevokeToken(ctx context.Context, orgID, id string, at time.Time, events []dx.Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE tokens SET revoked_at = ? WHERE id = ? AND org_id = ? AND revoked_at IS NULL`), micros(at), id, orgID)
+		res, err := s.exec(ctx, tx, s.q(`UPDATE tokens SET revoked_at = ? WHERE id = ? AND org_id = ? AND revoked_at IS NULL`), micros(at), id, orgID)
 		if err != nil {
 			return err
 		}
@@ -212,7 +212,7 @@ func (s *DB) RevokeToken(ctx context.Context, orgID, id string, at time.Time, ev
 // AddMember adds a member.
 func (s *DB) AddMember(ctx context.Context, m party.Member, events []dx.Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO members (id, org_id, name, email, created_at) VALUES (?, ?, ?, ?, ?)`),
+		_, err := s.exec(ctx, tx, s.q(`INSERT INTO members (id, org_id, name, email, created_at) VALUES (?, ?, ?, ?, ?)`),
 			m.ID, m.OrgID, m.Name, m.Email, micros(m.CreatedAt))
 		if dx.ErrorCode(s.mapErr(err)) == dx.EConflict {
 			return dx.Errorf(dx.EConflict, "该邮箱已是成员 / %s is already a member", m.Email)
@@ -226,7 +226,7 @@ func (s *DB) AddMember(ctx context.Context, m party.Member, events []dx.Event) e
 
 // Members lists an organisation's members.
 func (s *DB) Members(ctx context.Context, orgID string) ([]party.Member, error) {
-	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT id, org_id, name, email, created_at FROM members WHERE org_id = ? ORDER BY id`), orgID)
+	rows, err := s.query(ctx, s.conn(ctx), s.q(`SELECT id, org_id, name, email, created_at FROM members WHERE org_id = ? ORDER BY id`), orgID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}

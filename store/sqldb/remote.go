@@ -57,7 +57,7 @@ func (s *DB) CreateRemote(ctx context.Context, r contract.RemoteNegotiation, eve
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO remote_negotiations (`+remoteCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
+		if _, err := s.exec(ctx, tx, s.q(`INSERT INTO remote_negotiations (`+remoteCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
 			return err
 		}
 		return s.insertEvents(ctx, tx, events)
@@ -66,13 +66,13 @@ func (s *DB) CreateRemote(ctx context.Context, r contract.RemoteNegotiation, eve
 
 // Remote returns a negotiation with a peer by its consumer PID.
 func (s *DB) Remote(ctx context.Context, consumerPID string) (contract.RemoteNegotiation, error) {
-	r, err := scanRemote(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+remoteCols+` FROM remote_negotiations WHERE consumer_pid = ?`), consumerPID))
+	r, err := scanRemote(s.queryRow(ctx, s.conn(ctx), s.q(`SELECT `+remoteCols+` FROM remote_negotiations WHERE consumer_pid = ?`), consumerPID))
 	return r, s.mapErr(err)
 }
 
 // RemoteNegotiations lists negotiations with peers of orgID ("" for all), newest first.
 func (s *DB) RemoteNegotiations(ctx context.Context, orgID string) ([]contract.RemoteNegotiation, error) {
-	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT `+remoteCols+` FROM remote_negotiations WHERE ? = '' OR org_id = ? ORDER BY created_at DESC LIMIT 1000`), orgID, orgID)
+	rows, err := s.query(ctx, s.conn(ctx), s.q(`SELECT `+remoteCols+` FROM remote_negotiations WHERE ? = '' OR org_id = ? ORDER BY created_at DESC LIMIT 1000`), orgID, orgID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -99,7 +99,7 @@ func (s *DB) UpdateRemote(ctx context.Context, r contract.RemoteNegotiation, fro
 		if r.Agreement != nil {
 			agreementID = r.Agreement.Policy.ID
 		}
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE remote_negotiations SET provider_pid = ?, state = ?, agreement = ?, agreement_id = ?, reason = ?, updated_at = ? WHERE consumer_pid = ? AND state = ?`),
+		res, err := s.exec(ctx, tx, s.q(`UPDATE remote_negotiations SET provider_pid = ?, state = ?, agreement = ?, agreement_id = ?, reason = ?, updated_at = ? WHERE consumer_pid = ? AND state = ?`),
 			args[3], args[6], args[8], agreementID, args[9], args[11], r.ConsumerPID, string(from))
 		if err != nil {
 			return err
@@ -113,7 +113,7 @@ func (s *DB) UpdateRemote(ctx context.Context, r contract.RemoteNegotiation, fro
 
 // RemoteByAgreement finds an organisation's negotiation with a peer by its agreement.
 func (s *DB) RemoteByAgreement(ctx context.Context, orgID, agreementID string) (contract.RemoteNegotiation, error) {
-	r, err := scanRemote(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+remoteCols+` FROM remote_negotiations WHERE org_id = ? AND agreement_id = ?`), orgID, agreementID))
+	r, err := scanRemote(s.queryRow(ctx, s.conn(ctx), s.q(`SELECT `+remoteCols+` FROM remote_negotiations WHERE org_id = ? AND agreement_id = ?`), orgID, agreementID))
 	return r, s.mapErr(err)
 }
 
@@ -124,7 +124,7 @@ func (s *DB) UpdateRemoteTerms(ctx context.Context, r contract.RemoteNegotiation
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE remote_negotiations SET state = ?, terms = ?, updated_at = ? WHERE consumer_pid = ? AND state = ?`),
+		res, err := s.exec(ctx, tx, s.q(`UPDATE remote_negotiations SET state = ?, terms = ?, updated_at = ? WHERE consumer_pid = ? AND state = ?`),
 			string(r.State), terms, micros(r.UpdatedAt), r.ConsumerPID, string(from))
 		if err != nil {
 			return err
@@ -139,7 +139,7 @@ func (s *DB) UpdateRemoteTerms(ctx context.Context, r contract.RemoteNegotiation
 // SetRemoteProviderPID records the provider's process ID once, whatever the state.
 func (s *DB) SetRemoteProviderPID(ctx context.Context, consumerPID, providerPID string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE remote_negotiations SET provider_pid = ? WHERE consumer_pid = ? AND provider_pid = ''`), providerPID, consumerPID)
+		_, err := s.exec(ctx, tx, s.q(`UPDATE remote_negotiations SET provider_pid = ? WHERE consumer_pid = ? AND provider_pid = ''`), providerPID, consumerPID)
 		return err
 	})
 }

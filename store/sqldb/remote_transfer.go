@@ -22,7 +22,7 @@ func scanRemoteTransfer(sc interface{ Scan(...any) error }) (contract.RemoteTran
 // CreateRemoteTransfer stores a new transfer from a peer.
 func (s *DB) CreateRemoteTransfer(ctx context.Context, t contract.RemoteTransfer, events []dx.Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO remote_transfers (`+remoteTransferCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		if _, err := s.exec(ctx, tx, s.q(`INSERT INTO remote_transfers (`+remoteTransferCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			t.ConsumerPID, t.OrgID, t.Peer, t.ProviderPID, t.AgreementID, string(t.State), t.Endpoint, t.Token, micros(t.ExpiresAt), t.Reason, micros(t.CreatedAt), micros(t.UpdatedAt)); err != nil {
 			return err
 		}
@@ -32,13 +32,13 @@ func (s *DB) CreateRemoteTransfer(ctx context.Context, t contract.RemoteTransfer
 
 // RemoteTransfer returns a transfer from a peer by its consumer PID.
 func (s *DB) RemoteTransfer(ctx context.Context, consumerPID string) (contract.RemoteTransfer, error) {
-	t, err := scanRemoteTransfer(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+remoteTransferCols+` FROM remote_transfers WHERE consumer_pid = ?`), consumerPID))
+	t, err := scanRemoteTransfer(s.queryRow(ctx, s.conn(ctx), s.q(`SELECT `+remoteTransferCols+` FROM remote_transfers WHERE consumer_pid = ?`), consumerPID))
 	return t, s.mapErr(err)
 }
 
 // RemoteTransfers lists transfers from peers of orgID ("" for all), newest first.
 func (s *DB) RemoteTransfers(ctx context.Context, orgID string) ([]contract.RemoteTransfer, error) {
-	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT `+remoteTransferCols+` FROM remote_transfers WHERE ? = '' OR org_id = ? ORDER BY created_at DESC LIMIT 1000`), orgID, orgID)
+	rows, err := s.query(ctx, s.conn(ctx), s.q(`SELECT `+remoteTransferCols+` FROM remote_transfers WHERE ? = '' OR org_id = ? ORDER BY created_at DESC LIMIT 1000`), orgID, orgID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -57,7 +57,7 @@ func (s *DB) RemoteTransfers(ctx context.Context, orgID string) ([]contract.Remo
 // UpdateRemoteTransfer moves a transfer from a peer on if it is still in `from`.
 func (s *DB) UpdateRemoteTransfer(ctx context.Context, t contract.RemoteTransfer, from contract.TransferState, events []dx.Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE remote_transfers SET provider_pid = ?, state = ?, endpoint = ?, token = ?, expires_at = ?, reason = ?, updated_at = ? WHERE consumer_pid = ? AND state = ?`),
+		res, err := s.exec(ctx, tx, s.q(`UPDATE remote_transfers SET provider_pid = ?, state = ?, endpoint = ?, token = ?, expires_at = ?, reason = ?, updated_at = ? WHERE consumer_pid = ? AND state = ?`),
 			t.ProviderPID, string(t.State), t.Endpoint, t.Token, micros(t.ExpiresAt), t.Reason, micros(t.UpdatedAt), t.ConsumerPID, string(from))
 		if err != nil {
 			return err
@@ -72,7 +72,7 @@ func (s *DB) UpdateRemoteTransfer(ctx context.Context, t contract.RemoteTransfer
 // SetRemoteTransferProviderPID records the provider's process ID once, whatever the state.
 func (s *DB) SetRemoteTransferProviderPID(ctx context.Context, consumerPID, providerPID string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE remote_transfers SET provider_pid = ? WHERE consumer_pid = ? AND provider_pid = ''`), providerPID, consumerPID)
+		_, err := s.exec(ctx, tx, s.q(`UPDATE remote_transfers SET provider_pid = ? WHERE consumer_pid = ? AND provider_pid = ''`), providerPID, consumerPID)
 		return err
 	})
 }

@@ -25,7 +25,7 @@ func scanTransfer(sc interface{ Scan(...any) error }) (contract.Transfer, error)
 func (s *DB) StartTransfer(ctx context.Context, t contract.Transfer, decide func(contract.Record) (policy.Decision, []dx.Event)) (policy.Decision, error) {
 	var dec policy.Decision
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		r, err := scanRecord(tx.QueryRowContext(ctx, s.q(`SELECT `+agreementCols+` FROM agreements WHERE id = ?`+s.d.LockRow()), t.AgreementID))
+		r, err := scanRecord(s.queryRow(ctx, tx, s.q(`SELECT `+agreementCols+` FROM agreements WHERE id = ?`+s.d.LockRow()), t.AgreementID))
 		if err != nil {
 			return err
 		}
@@ -34,10 +34,10 @@ func (s *DB) StartTransfer(ctx context.Context, t contract.Transfer, decide func
 		if !dec.Allow {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE agreements SET uses = uses + 1 WHERE id = ?`), t.AgreementID); err != nil {
+		if _, err := s.exec(ctx, tx, s.q(`UPDATE agreements SET uses = uses + 1 WHERE id = ?`), t.AgreementID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO transfers (`+transferCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		if _, err := s.exec(ctx, tx, s.q(`INSERT INTO transfers (`+transferCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			t.ID, t.ConsumerPID, t.AgreementID, t.AssetID, t.VersionID, t.Version, t.ProviderID, t.ConsumerID, t.Format, t.Purpose,
 			string(t.State), t.TokenHash, micros(t.TokenExpires), t.Reason, micros(t.CreatedAt), micros(t.UpdatedAt), t.Callback); err != nil {
 			return err
@@ -48,7 +48,7 @@ func (s *DB) StartTransfer(ctx context.Context, t contract.Transfer, decide func
 }
 
 func (s *DB) transfer(ctx context.Context, where string, args ...any) (contract.Transfer, error) {
-	t, err := scanTransfer(s.conn(ctx).QueryRowContext(ctx, s.q(`SELECT `+transferCols+` FROM transfers WHERE `+where), args...))
+	t, err := scanTransfer(s.queryRow(ctx, s.conn(ctx), s.q(`SELECT `+transferCols+` FROM transfers WHERE `+where), args...))
 	return t, s.mapErr(err)
 }
 
@@ -72,7 +72,7 @@ func (s *DB) TransferByToken(ctx context.Context, tokenHash string) (contract.Tr
 
 // Transfers lists transfers involving orgID ("" for all), newest first.
 func (s *DB) Transfers(ctx context.Context, orgID string) ([]contract.Transfer, error) {
-	rows, err := s.conn(ctx).QueryContext(ctx, s.q(`SELECT `+transferCols+` FROM transfers WHERE ? = '' OR provider_id = ? OR consumer_id = ? ORDER BY created_at DESC, id LIMIT 1000`), orgID, orgID, orgID)
+	rows, err := s.query(ctx, s.conn(ctx), s.q(`SELECT `+transferCols+` FROM transfers WHERE ? = '' OR provider_id = ? OR consumer_id = ? ORDER BY created_at DESC, id LIMIT 1000`), orgID, orgID, orgID)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -91,7 +91,7 @@ func (s *DB) Transfers(ctx context.Context, orgID string) ([]contract.Transfer, 
 // UpdateTransfer moves a transfer on if it is still in `from`.
 func (s *DB) UpdateTransfer(ctx context.Context, t contract.Transfer, from contract.TransferState, events []dx.Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE transfers SET state = ?, token_hash = ?, token_expires = ?, reason = ?, updated_at = ? WHERE id = ? AND state = ?`),
+		res, err := s.exec(ctx, tx, s.q(`UPDATE transfers SET state = ?, token_hash = ?, token_expires = ?, reason = ?, updated_at = ? WHERE id = ? AND state = ?`),
 			string(t.State), t.TokenHash, micros(t.TokenExpires), t.Reason, micros(t.UpdatedAt), t.ID, string(from))
 		if err != nil {
 			return err

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Grants", testGrants},
 		{"EventsAtomic", testEventsAtomic},
 		{"UnitOfWork", testUnitOfWork},
+		{"Changes", testChanges},
 		{"Contracts", testContracts},
 	}
 	for _, tt := range tests {
@@ -480,5 +481,36 @@ func testUnitOfWork(t *testing.T, s store.Store) {
 	}
 	if got, _ := s.Claim(ctx, t0, time.Minute, 10); len(got) != 1 || got[0].ID != "m2" {
 		t.Fatalf("outbound messages after the unit: %+v", got)
+	}
+}
+
+// testChanges: a watcher of a subject is woken when an event about it commits, not by a
+// rolled-back one nor by other subjects.
+func testChanges(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	closed := func(ch <-chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	a, b := s.Changes("subject-a"), s.Changes("subject-b")
+	s.Atomically(ctx, func(ctx context.Context) error {
+		s.RecordEvents(ctx, []dx.Event{ev("x.rolled-back", "subject-a")})
+		return errors.New("roll back")
+	})
+	if closed(a) {
+		t.Fatal("a rolled-back event woke its watcher")
+	}
+	if err := s.RecordEvents(ctx, []dx.Event{ev("x.done", "subject-a")}); err != nil {
+		t.Fatal(err)
+	}
+	if !closed(a) || closed(b) {
+		t.Fatalf("after an event about a: a woken %v, b woken %v", closed(a), closed(b))
+	}
+	if closed(s.Changes("subject-a")) {
+		t.Fatal("a new watcher of a is woken by the past")
 	}
 }
