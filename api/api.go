@@ -33,6 +33,9 @@ type API struct {
 	Access  *access.Service
 	Catalog *catalog.Service
 	Audit   *audit.Service
+	// AuditLog is the Merkle audit log: answers carry receipts of the events they
+	// commit, and its proofs are served; nil leaves both out.
+	AuditLog *audit.Sequencer
 	// Remote lets organisations browse peer connectors' catalogs; nil leaves it out.
 	Remote    *dsp.Client
 	Peers     func() []dsp.Peer
@@ -156,6 +159,7 @@ func (a *API) Handler() http.Handler {
 	for _, rt := range a.Routes() {
 		rt := rt
 		mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
+			w, r = a.withReceipts(w, r)
 			if rt.Auth {
 				ctx, err := a.authenticate(r)
 				if err != nil {

@@ -36,8 +36,11 @@ func (a *API) OpenAPI() map[string]any {
 			}}}}
 		}
 		okContent := map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}
-		if rt.Response == "stream" {
+		switch rt.Response {
+		case "stream":
 			okContent = map[string]any{"text/csv": map[string]any{}, "application/vnd.apache.parquet": map[string]any{}}
+		case "text":
+			okContent = map[string]any{"text/plain": map[string]any{}}
 		}
 		okStatus := "200"
 		if rt.Method == "POST" && !strings.HasSuffix(rt.Path, "/decision") {

@@ -19,7 +19,7 @@ import (
 
 // Routes returns the API's operations.
 func (a *API) Routes() []Route {
-	return append(append(a.coreRoutes(), a.contractRoutes()...), a.remoteRoutes()...)
+	return append(append(append(a.coreRoutes(), a.contractRoutes()...), a.remoteRoutes()...), a.auditRoutes()...)
 }
 
 func (a *API) coreRoutes() []Route {

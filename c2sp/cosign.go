@@ -38,7 +38,7 @@ func VKey(name string, typ byte, pub []byte) string {
 
 // ParseVKey reads a verifier key of an Ed25519 type (0x01 or 0x04).
 func ParseVKey(vkey string) (name string, typ byte, pub ed25519.PublicKey, err error) {
-	parts := strings.Split(vkey, "+")
+	parts := strings.SplitN(vkey, "+", 3)
 	if len(parts) != 3 || parts[0] == "" {
 		return "", 0, nil, fmt.Errorf("malformed verifier key %q", vkey)
 	}

@@ -17,14 +17,17 @@ import (
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/api"
 	"github.com/dxexchange/dx/dsp"
+	"github.com/dxexchange/dx/transparency"
 )
 
 // Server is dx's HTTP handler.
 type Server struct {
-	API    *api.API
-	DSP    *dsp.Handler // the Dataspace Protocol endpoints; nil leaves them out
-	Log    *slog.Logger
-	Health func(ctx context.Context) error // checks the database; nil: always healthy
+	API *api.API
+	DSP *dsp.Handler // the Dataspace Protocol endpoints; nil leaves them out
+	// AuditLog serves the Merkle audit log as tlog-tiles under /audit/; nil leaves it out.
+	AuditLog *transparency.Log
+	Log      *slog.Logger
+	Health   func(ctx context.Context) error // checks the database; nil: always healthy
 
 	once    sync.Once
 	handler http.Handler
@@ -55,6 +58,9 @@ func (s *Server) build() {
 	mux.Handle("/api/", s.API.Handler())
 	if s.DSP != nil {
 		s.DSP.Register(mux)
+	}
+	if s.AuditLog != nil {
+		s.AuditLog.Register(mux)
 	}
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /metrics", s.serveMetrics)

@@ -34,6 +34,11 @@ type Store interface {
 	// Changes returns a channel closed when this process next commits an audit event
 	// about subject.
 	Changes(subject string) <-chan struct{}
+	audit.LogStore
+	// BackfillAudit gives events written before the audit log existed their entries.
+	BackfillAudit(ctx context.Context) (int, error)
+	// TryLead takes the lock of a singleton task among replicas (ok false if taken).
+	TryLead(ctx context.Context, key int64) (release func(), ok bool, err error)
 	// Close releases the database.
 	Close() error
 }

@@ -66,7 +66,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	url := "http://" + ln.Addr().String()
-	if err := x.enableDSP(ctx, operator, ln.Addr().String()); err != nil {
+	if err := x.start(ctx, operator, ln.Addr().String()); err != nil {
 		return err
 	}
 	served := make(chan error, 1)
@@ -374,7 +374,7 @@ func startSecondNode(ctx context.Context, cfg Config, x *exchange, d demo, log *
 	if err != nil {
 		return n, err
 	}
-	if err := x2.enableDSP(ctx, operator, ln.Addr().String()); err != nil {
+	if err := x2.start(ctx, operator, ln.Addr().String()); err != nil {
 		return n, err
 	}
 	go func() { x2.serve(ctx, ln); x2.Close() }()

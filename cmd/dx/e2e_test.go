@@ -71,7 +71,7 @@ func startExchange(t testing.TB, mutate func(*Config)) *testExchange {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := x.enableDSP(ctx, operator, ln.Addr().String()); err != nil {
+	if err := x.start(ctx, operator, ln.Addr().String()); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})

@@ -43,6 +43,9 @@ Usage:
   dx transfer request AGREEMENT [-o FILE] [--format csv|parquet] [--purpose P] | list
               | suspend|resume|complete|terminate ID [--reason TEXT]
   dx agreement verify FILE   check a signed agreement offline (both parties' signatures)
+  dx audit verify [--server URL] [--vkey VKEY] [--receipt FILE] [--subject ID]
+              fetch the audit log's checkpoint and tiles, verify them all, check consistency
+              with the checkpoint saved last time, check a receipt, print a subject's history
   dx peer     list | catalog PARTICIPANT | negotiate PARTICIPANT DATASET OFFER | negotiations
               | accept NEG | terminate NEG [--reason TEXT]   (NEG: your consumer PID)
               | transfer PARTICIPANT AGREEMENT | transfers | pull TRANSFER [-o FILE]
@@ -75,6 +78,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		} else {
 			err = runClient(ctx, args[0], args[1:], stdout, stderr)
 		}
+	case "audit":
+		err = runAudit(ctx, args[1:], stdout, stderr)
 	case "org", "member", "token", "asset", "catalog", "access", "fetch", "offer", "contract", "transfer", "peer":
 		err = runClient(ctx, args[0], args[1:], stdout, stderr)
 	default:

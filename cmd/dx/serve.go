@@ -54,6 +54,8 @@ type Config struct {
 	ParticipantID string `json:"participant_id"` // "" for urn:dx:node:<operator org>
 	PublicURL     string `json:"public_url"`     // "" for http://<addr>
 	PeersFile     string `json:"peers_file"`     // JSON list of trusted peers; "" for none
+	// Audit log settings.
+	AuditOrigin string `json:"audit_origin"` // the log's identity; "" for the stored one, or dx.local/<operator org>/audit
 }
 
 func defaultConfig() Config {
@@ -78,6 +80,7 @@ func (cfg *Config) flags(name string, stderr io.Writer) *flag.FlagSet {
 	env("DX_PARTICIPANT_ID", &cfg.ParticipantID)
 	env("DX_PUBLIC_URL", &cfg.PublicURL)
 	env("DX_PEERS", &cfg.PeersFile)
+	env("DX_AUDIT_ORIGIN", &cfg.AuditOrigin)
 	if v, err := strconv.ParseInt(os.Getenv("DX_MAX_UPLOAD"), 10, 64); err == nil {
 		cfg.MaxUpload = v
 	}
@@ -97,6 +100,7 @@ func (cfg *Config) flags(name string, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&cfg.ParticipantID, "participant-id", cfg.ParticipantID, "this node's dataspace participant ID (default urn:dx:node:<operator org>)")
 	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "this node's root URL as peers reach it (default http://<addr>)")
+	fs.StringVar(&cfg.AuditOrigin, "audit-origin", cfg.AuditOrigin, "the audit log's origin (never changes once the log has entries; default dx.local/<operator org>/audit)")
 	fs.StringVar(&cfg.PeersFile, "peers", cfg.PeersFile, "JSON file of trusted peer connectors [{participant_id, public_key, url}], re-read when it changes")
 	fs.StringVar(&cfg.ImportDir, "import-dir", cfg.ImportDir, "directory whose files may be registered in place (dx asset register --in-place)")
 	return fs
@@ -128,6 +132,8 @@ func (cfg Config) redacted() Config {
 // exchange is a wired dx: the store, blobs, engine and services behind one server.
 type exchange struct {
 	outbox    *outbox.Outbox
+	auditLog  *audit.Sequencer
+	stopLog   context.CancelFunc
 	cfg       Config
 	contracts *contract.Service
 	log       *slog.Logger
@@ -187,6 +193,9 @@ func openExchange(ctx context.Context, cfg Config, log *slog.Logger) (*exchange,
 }
 
 func (x *exchange) Close() {
+	if x.stopLog != nil {
+		x.stopLog()
+	}
 	if x.outbox != nil {
 		x.outbox.Close()
 	}
@@ -209,6 +218,14 @@ func (x *exchange) serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return hs.Shutdown(sctx)
+}
+
+// start turns on what needs the operator: the audit log and the connector endpoints.
+func (x *exchange) start(ctx context.Context, operator party.Org, addr string) error {
+	if err := x.enableAuditLog(ctx, operator); err != nil {
+		return err
+	}
+	return x.enableDSP(ctx, operator, addr)
 }
 
 // enableDSP turns on the connector endpoints once the operator (whose key signs for the
@@ -281,9 +298,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if err := x.enableDSP(ctx, operator, ln.Addr().String()); err != nil {
+	if err := x.start(ctx, operator, ln.Addr().String()); err != nil {
 		return err
 	}
+	fmt.Fprintf(stdout, "审计日志 / audit log: %s  (verifier key %s)\n", x.auditLog.Origin, x.auditLog.VKey)
 	fmt.Fprintf(stdout, "dx 正在监听 / listening on http://%s\n", ln.Addr())
 	return x.serve(ctx, ln)
 }

@@ -68,7 +68,7 @@ var domain = map[string]bool{"party": true, "asset": true, "access": true, "cata
 
 var adapters = map[string]bool{"store/sqlite": true, "store/postgres": true, "store/sqldb": true, "engine/duckdb": true, "blob/fsblob": true}
 
-var transports = map[string]bool{"api": true, "server": true, "dsp": true, "web": true}
+var transports = map[string]bool{"api": true, "server": true, "dsp": true, "web": true, "transparency": true}
 
 func isStd(path string) bool { return !strings.Contains(strings.Split(path, "/")[0], ".") }
 

@@ -57,6 +57,11 @@ func (Dialect) LockRow() string { return " FOR UPDATE" }
 // SkipLocked returns the clause that skips locked rows.
 func (Dialect) SkipLocked() string { return " SKIP LOCKED" }
 
+// LeaderLock is a session-level advisory lock.
+func (Dialect) LeaderLock() (try, release string) {
+	return `SELECT pg_try_advisory_lock($1)`, `SELECT pg_advisory_unlock($1)`
+}
+
 // Migrations returns the embedded migrations.
 func (Dialect) Migrations() (fs.FS, error) { return fs.Sub(migrations, "migrations") }
 

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/audit"
 	"github.com/dxexchange/dx/store"
 )
 
@@ -53,6 +54,10 @@ type Dialect interface {
 	// SkipLocked is the clause that skips rows another transaction holds (" SKIP LOCKED"),
 	// or "" where transactions are serialized anyway.
 	SkipLocked() string
+	// LeaderLock is the SQL that tries to take, and releases, a lock named by one
+	// integer parameter for as long as a connection lives; "" where one process owns
+	// the database.
+	LeaderLock() (try, release string)
 }
 
 // TextSearch is a dialect's full-text match: SELECT …, Score FROM From WHERE Where.
@@ -77,17 +82,25 @@ type DB struct {
 // maxWatched bounds the subjects being watched at once.
 const maxWatched = 10000
 
-// watchers wake long-polling readers when an audit event about their subject commits.
+// watchers wake long-polling readers when an audit event about their subject commits,
+// and tell requests which events they committed (for their audit receipts).
 type watchers struct {
 	mu      sync.Mutex
 	subs    map[string]chan struct{} // subject → closed at its next committed event
-	pending map[*sql.Tx][]string     // subjects of the events written in open transactions
+	pending map[*sql.Tx]*written     // what open transactions wrote
+}
+
+// written is what one transaction wrote: the events' subjects and IDs, and the
+// collectors of the requests that wrote them.
+type written struct {
+	subjects []string
+	sinks    map[*audit.Collector][]string
 }
 
 // Changes returns a channel closed when this process next commits an audit event about
-// subject (every state change writes one): waiters re-read then instead of polling.
-// Writes by other processes sharing the database are not seen; waiters re-read on a
-// timer as well.
+// subject (every state change writes one), or about anything with audit.AnySubject:
+// waiters re-read then instead of polling. Writes by other processes sharing the
+// database are not seen; waiters re-read on a timer as well.
 func (s *DB) Changes(subject string) <-chan struct{} {
 	w := &s.watch
 	w.mu.Lock()
@@ -108,30 +121,49 @@ func (s *DB) Changes(subject string) <-chan struct{} {
 	return ch
 }
 
-func (w *watchers) note(tx *sql.Tx, events []dx.Event) {
+func (w *watchers) note(ctx context.Context, tx *sql.Tx, events []dx.Event) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.pending == nil {
-		w.pending = map[*sql.Tx][]string{}
+		w.pending = map[*sql.Tx]*written{}
 	}
+	wr := w.pending[tx]
+	if wr == nil {
+		wr = &written{subjects: []string{audit.AnySubject}}
+		w.pending[tx] = wr
+	}
+	sink := audit.CollectorFrom(ctx)
 	for _, e := range events {
-		w.pending[tx] = append(w.pending[tx], e.Subject)
+		wr.subjects = append(wr.subjects, e.Subject)
+		if sink != nil {
+			if wr.sinks == nil {
+				wr.sinks = map[*audit.Collector][]string{}
+			}
+			wr.sinks[sink] = append(wr.sinks[sink], e.ID)
+		}
 	}
 }
 
-// ended wakes the waiters of what tx wrote if it committed, and forgets tx.
+// ended wakes the waiters of what tx wrote and tells the collectors if it committed, and
+// forgets tx.
 func (w *watchers) ended(tx *sql.Tx, committed bool) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if committed {
-		for _, subject := range w.pending[tx] {
+	wr := w.pending[tx]
+	delete(w.pending, tx)
+	if committed && wr != nil {
+		for _, subject := range wr.subjects {
 			if ch, ok := w.subs[subject]; ok {
 				close(ch)
 				delete(w.subs, subject)
 			}
 		}
 	}
-	delete(w.pending, tx)
+	w.mu.Unlock()
+	if committed && wr != nil {
+		for sink, ids := range wr.sinks {
+			sink.Add(ids...)
+		}
+	}
 }
 
 var _ store.Store = (*DB)(nil)
@@ -289,12 +321,16 @@ func (s *DB) mapErr(err error) error {
 	return s.d.MapError(err)
 }
 
+// insertEvents writes events with their pending audit-log entries and private salts.
 func (s *DB) insertEvents(ctx context.Context, tx *sql.Tx, events []dx.Event) error {
-	s.watch.note(tx, events)
+	s.watch.note(ctx, tx, events)
 	for _, e := range events {
 		_, err := s.exec(ctx, tx, s.q(`INSERT INTO events (id, time, actor, token_id, action, subject, payload) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 			e.ID, micros(e.Time), e.Actor, e.TokenID, e.Action, e.Subject, string(e.Payload))
 		if err != nil {
+			return err
+		}
+		if err := s.pendEntry(ctx, tx, e); err != nil {
 			return err
 		}
 	}

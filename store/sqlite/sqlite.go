@@ -43,6 +43,9 @@ func (Dialect) LockRow() string { return "" }
 // SkipLocked returns the clause that skips locked rows.
 func (Dialect) SkipLocked() string { return "" }
 
+// LeaderLock is empty: one process owns a SQLite database.
+func (Dialect) LeaderLock() (try, release string) { return "", "" }
+
 // Migrations returns the embedded migrations.
 func (Dialect) Migrations() (fs.FS, error) { return fs.Sub(migrations, "migrations") }
 

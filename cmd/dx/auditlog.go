@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/audit"
+	"github.com/dxexchange/dx/c2sp"
+	"github.com/dxexchange/dx/party"
+	"github.com/dxexchange/dx/transparency"
+)
+
+// sequencerLock names the advisory lock of the audit log's sequencer.
+const sequencerLock = 7274101
+
+// logKey loads the audit log's Ed25519 key from <data>/audit-log.key, creating it on
+// first use. It signs nothing but checkpoints and never enters the database.
+func logKey(data string) (ed25519.PrivateKey, error) {
+	path := filepath.Join(data, "audit-log.key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		seed := make([]byte, ed25519.SeedSize)
+		if _, err := rand.Read(seed); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(data, 0o750); err != nil {
+			return nil, err
+		}
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, []byte(base64.StdEncoding.EncodeToString(seed)+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return nil, err
+		}
+		return ed25519.NewKeyFromSeed(seed), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	seed, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, dx.Errorf(dx.EInvalid, "审计日志密钥文件 %s 损坏 / the audit log key file %s is malformed", path, path)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// enableAuditLog gives events written before the log existed their entries, loads the
+// log's head (refusing a head of another origin or key), serves the log, and runs the
+// sequencer — on PostgreSQL in the one replica holding its lock.
+func (x *exchange) enableAuditLog(ctx context.Context, operator party.Org) error {
+	if n, err := x.store.BackfillAudit(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		x.log.Info("audit log: entries for earlier events", "events", n)
+	}
+	head, err := x.store.LogHead(ctx)
+	if err != nil {
+		return err
+	}
+	origin := x.cfg.AuditOrigin
+	if origin == "" {
+		origin = head.Origin
+	}
+	if origin == "" {
+		origin = "dx.local/" + operator.ID + "/audit"
+	}
+	if strings.ContainsAny(origin, " +\n") {
+		return dx.Errorf(dx.EInvalid, "审计日志 origin 不能含空格或 + / the audit origin %q must not contain spaces or +", origin)
+	}
+	key, err := logKey(x.cfg.Data)
+	if err != nil {
+		return err
+	}
+	signer, err := c2sp.LogSigner(origin, key)
+	if err != nil {
+		return err
+	}
+	vkey := c2sp.VKey(origin, c2sp.TypeEd25519, key.Public().(ed25519.PublicKey))
+	seq := &audit.Sequencer{Store: x.store, Origin: origin, Signer: signer, VKey: vkey, Log: x.log}
+	if err := seq.Load(ctx); err != nil {
+		return err
+	}
+	x.auditLog = seq
+	x.server.API.AuditLog = seq
+	x.server.AuditLog = &transparency.Log{Store: x.store, VKey: vkey, Log: x.log}
+	runCtx, stop := context.WithCancel(context.Background())
+	x.stopLog = stop
+	go x.runSequencer(runCtx, seq)
+	return nil
+}
+
+// runSequencer integrates pending entries while this process leads; a follower retries
+// the lead every few seconds and keeps its head fresh for receipts.
+func (x *exchange) runSequencer(ctx context.Context, seq *audit.Sequencer) {
+	for ctx.Err() == nil {
+		release, ok, err := x.store.TryLead(ctx, sequencerLock)
+		if err != nil && ctx.Err() == nil {
+			x.log.Error("audit log: cannot take the sequencer lock", "err", err)
+		}
+		if ok {
+			if err := seq.Load(ctx); err != nil {
+				x.log.Error("audit log: cannot load the head", "err", err)
+			} else {
+				seq.Run(ctx, time.Second)
+			}
+			release()
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(2 * time.Second):
+			seq.Load(ctx)
+		}
+	}
+}

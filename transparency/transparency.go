@@ -1,0 +1,123 @@
+// Package transparency serves the exchange's Merkle audit log over HTTP as the C2SP
+// tlog-tiles static API — the checkpoint, hash tiles and entry bundles under /audit/ —
+// so that anyone can fetch and verify it with standard clients, and a CDN can cache it.
+// Reads come from the log's own tables, never from business tables.
+package transparency
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/audit"
+	"github.com/dxexchange/dx/c2sp"
+)
+
+// Prefix is where the log is served; the origin names it, without the scheme.
+const Prefix = "/audit"
+
+// Log serves one audit log.
+type Log struct {
+	Store audit.LogStore
+	VKey  string // the log key's verifier key, served for trust on first use
+	Log   *slog.Logger
+
+	mu      sync.Mutex
+	head    []byte
+	headAt  time.Time
+}
+
+// Register mounts the log's endpoints.
+func (l *Log) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+Prefix+"/checkpoint", l.checkpoint)
+	mux.HandleFunc("GET "+Prefix+"/vkey", l.vkey)
+	mux.HandleFunc("GET "+Prefix+"/tile/", l.tile)
+}
+
+func public(w http.ResponseWriter) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+}
+
+func (l *Log) notFound(w http.ResponseWriter, what string) {
+	public(w)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNotFound)
+	w.Write([]byte(what + "\n"))
+}
+
+// latest returns the signed head, re-read at most once a second.
+func (l *Log) latest(ctx context.Context) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.head != nil && time.Since(l.headAt) < time.Second {
+		return l.head, nil
+	}
+	h, err := l.Store.LogHead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l.head, l.headAt = h.Note, time.Now()
+	return h.Note, nil
+}
+
+func (l *Log) checkpoint(w http.ResponseWriter, r *http.Request) {
+	note, err := l.latest(r.Context())
+	if err != nil {
+		l.Log.Error("audit log: cannot read the head", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if note == nil {
+		l.notFound(w, "no checkpoint yet")
+		return
+	}
+	public(w)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=2")
+	w.Write(note)
+}
+
+func (l *Log) vkey(w http.ResponseWriter, r *http.Request) {
+	public(w)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte(l.VKey + "\n"))
+}
+
+func (l *Log) tile(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimPrefix(r.URL.Path, Prefix+"/")
+	t, err := c2sp.ParseTilePath(path)
+	if err != nil {
+		l.notFound(w, "not a tile path")
+		return
+	}
+	data, err := l.Store.LogTile(r.Context(), path)
+	if dx.ErrorCode(err) == dx.ENotFound {
+		l.notFound(w, "no such tile")
+		return
+	}
+	if err != nil {
+		l.Log.Error("audit log: cannot read a tile", "path", path, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	public(w)
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	if t.L == -1 { // bundles are stored compressed
+		h.Set("Vary", "Accept-Encoding")
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			h.Set("Content-Encoding", "gzip")
+		} else if data, err = audit.Gunzip(data); err != nil {
+			l.Log.Error("audit log: a stored bundle does not decompress", "path", path, "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+	}
+	w.Write(data)
+}
