@@ -26,9 +26,9 @@ type Log struct {
 	VKey  string // the log key's verifier key, served for trust on first use
 	Log   *slog.Logger
 
-	mu      sync.Mutex
-	head    []byte
-	headAt  time.Time
+	mu     sync.Mutex
+	head   []byte
+	headAt time.Time
 }
 
 // Register mounts the log's endpoints.
