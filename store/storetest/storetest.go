@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EventsAtomic", testEventsAtomic},
 		{"UnitOfWork", testUnitOfWork},
 		{"Changes", testChanges},
+		{"AuditLog", testAuditLog},
 		{"Contracts", testContracts},
 	}
 	for _, tt := range tests {
