@@ -24,10 +24,13 @@ const Prefix = "/audit"
 type Log struct {
 	Store audit.LogStore
 	VKey  string // the log key's verifier key, served for trust on first use
+	// Known, if set, gives the newest size this process knows the log has (its
+	// sequencer's): the cached checkpoint is re-read as soon as it is older.
+	Known func() int64
 	Log   *slog.Logger
 
 	mu     sync.Mutex
-	head   []byte
+	head   audit.LogState
 	headAt time.Time
 }
 
@@ -50,18 +53,19 @@ func (l *Log) notFound(w http.ResponseWriter, what string) {
 	w.Write([]byte(what + "\n"))
 }
 
-// latest returns the signed head, re-read at most once a second.
+// latest returns the signed head as stored, re-read once a second and whenever this
+// process's sequencer has moved past it.
 func (l *Log) latest(ctx context.Context) ([]byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.head != nil && time.Since(l.headAt) < time.Second {
-		return l.head, nil
+	if l.head.Note != nil && time.Since(l.headAt) < time.Second && (l.Known == nil || l.Known() <= l.head.Size) {
+		return l.head.Note, nil
 	}
 	h, err := l.Store.LogHead(ctx)
 	if err != nil {
 		return nil, err
 	}
-	l.head, l.headAt = h.Note, time.Now()
+	l.head, l.headAt = h, time.Now()
 	return h.Note, nil
 }
 

@@ -92,7 +92,7 @@ func (x *exchange) enableAuditLog(ctx context.Context, operator party.Org) error
 	}
 	x.auditLog = seq
 	x.server.API.AuditLog = seq
-	x.server.AuditLog = &transparency.Log{Store: x.store, VKey: vkey, Log: x.log}
+	x.server.AuditLog = &transparency.Log{Store: x.store, VKey: vkey, Known: func() int64 { return seq.Head().Size }, Log: x.log}
 	runCtx, stop := context.WithCancel(context.Background())
 	x.stopLog = stop
 	go x.runSequencer(runCtx, seq)
