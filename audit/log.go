@@ -44,7 +44,7 @@ type Integrated struct {
 type Batch struct {
 	Entries []Integrated
 	Hashes  map[int64]tlog.Hash // new stored hashes by stored-hash index
-	Tiles   map[string][]byte   // tile path → data (entry bundles gzip-compressed)
+	Tiles   map[string][]byte   // full tiles and bundles by path (bundles gzip-compressed)
 	Old     LogState            // the head the batch extends (compare-and-set)
 	New     LogState
 	Pending []int64 // IDs of the pending rows integrated
@@ -53,8 +53,8 @@ type Batch struct {
 // TreeReader reads the stored tree inside a sequencing transaction.
 type TreeReader interface {
 	ReadHashes(indexes []int64) ([]tlog.Hash, error)
-	// ReadTile returns a stored tile or bundle (nil, nil if absent).
-	ReadTile(path string) ([]byte, error)
+	// ReadEntries returns the integrated entries with indexes in [start, end).
+	ReadEntries(start, end int64) ([][]byte, error)
 }
 
 // LogStore is the persistence port of the Merkle log.
@@ -69,8 +69,10 @@ type LogStore interface {
 	LogHead(ctx context.Context) (LogState, error)
 	// LogHashes reads stored hashes (for proofs).
 	LogHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error)
-	// LogTile returns a stored tile or bundle by its path (ENotFound if absent).
+	// LogTile returns a stored full tile or bundle by its path (ENotFound if absent).
 	LogTile(ctx context.Context, path string) ([]byte, error)
+	// LogEntries returns the integrated entries with indexes in [start, end).
+	LogEntries(ctx context.Context, start, end int64) ([][]byte, error)
 	// LogIndex returns an integrated event's index and leaf hash (ENotFound if the event
 	// is not integrated yet).
 	LogIndex(ctx context.Context, eventID string) (int64, tlog.Hash, error)
@@ -96,7 +98,17 @@ type Sequencer struct {
 	mu     sync.Mutex
 	head   LogState      // the newest head this process knows
 	notify chan struct{} // closed when head advances
+
+	// recent holds the newest stored hashes, from index recentBase on, as this
+	// sequencer wrote them: a batch reads the right edge of the tree from here rather
+	// than from the database. Only the sequencer touches it.
+	recent     []tlog.Hash
+	recentBase int64
+	pending    []tlog.Hash // the hashes of the batch being built, in index order
 }
+
+// recentMax bounds the hashes kept in memory (2 MiB).
+const recentMax = 1 << 16
 
 // Head returns the newest checkpoint this process has integrated or read.
 func (s *Sequencer) Head() LogState {
@@ -124,6 +136,7 @@ func (s *Sequencer) Load(ctx context.Context) error {
 		}
 	}
 	s.advance(h)
+	s.recent, s.recentBase = nil, tlog.StoredHashCount(h.Size)
 	return nil
 }
 
@@ -163,12 +176,28 @@ func (s *Sequencer) Step(ctx context.Context) (int, error) {
 		return b, err
 	})
 	if err != nil {
+		s.recent, s.recentBase = nil, tlog.StoredHashCount(s.Head().Size) // unknown state: read afresh
 		return 0, err
 	}
 	if n > 0 {
+		s.remember(head.Size)
 		s.advance(head)
 	}
 	return n, nil
+}
+
+// remember keeps the hashes of the batch just committed (they continue the window).
+func (s *Sequencer) remember(size int64) {
+	s.recent = append(s.recent, s.pending...)
+	s.pending = nil
+	if len(s.recent) > recentMax {
+		drop := len(s.recent) - recentMax/2
+		s.recent = append([]tlog.Hash(nil), s.recent[drop:]...)
+		s.recentBase += int64(drop)
+	}
+	if s.recentBase+int64(len(s.recent)) != tlog.StoredHashCount(size) { // not contiguous: start afresh
+		s.recent, s.recentBase = nil, tlog.StoredHashCount(size)
+	}
 }
 
 // Run integrates whatever is pending whenever an event commits (and at least every
@@ -212,11 +241,24 @@ func (s *Sequencer) build(st LogState, pending []Pending, r TreeReader) (Batch, 
 		st = LogState{Origin: s.Origin, Root: c2sp.EmptyRoot}
 	}
 	b := Batch{Old: st, Hashes: map[int64]tlog.Hash{}, Tiles: map[string][]byte{}}
+	recentEnd := s.recentBase + int64(len(s.recent))
+	if st.Note == nil || recentEnd != tlog.StoredHashCount(st.Size) {
+		s.recent, s.recentBase, recentEnd = nil, tlog.StoredHashCount(st.Size), tlog.StoredHashCount(st.Size)
+	}
+	known := func(x int64) (tlog.Hash, bool) {
+		if h, ok := b.Hashes[x]; ok {
+			return h, true
+		}
+		if x >= s.recentBase && x < recentEnd {
+			return s.recent[x-s.recentBase], true
+		}
+		return tlog.Hash{}, false
+	}
 	hr := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(idx))
 		var missing []int64
 		for i, x := range idx {
-			if h, ok := b.Hashes[x]; ok {
+			if h, ok := known(x); ok {
 				out[i] = h
 			} else {
 				missing = append(missing, x)
@@ -229,7 +271,7 @@ func (s *Sequencer) build(st LogState, pending []Pending, r TreeReader) (Batch, 
 			}
 			j := 0
 			for i, x := range idx {
-				if _, ok := b.Hashes[x]; !ok {
+				if _, ok := known(x); !ok {
 					out[i] = got[j]
 					j++
 				}
@@ -252,6 +294,10 @@ func (s *Sequencer) build(st LogState, pending []Pending, r TreeReader) (Batch, 
 		b.Pending = append(b.Pending, p.ID)
 	}
 	size := old + int64(len(pending))
+	s.pending = s.pending[:0]
+	for x := tlog.StoredHashCount(old); x < tlog.StoredHashCount(size); x++ {
+		s.pending = append(s.pending, b.Hashes[x])
+	}
 	root, err := tlog.TreeHash(size, hr)
 	if err != nil {
 		return b, err
@@ -262,6 +308,9 @@ func (s *Sequencer) build(st LogState, pending []Pending, r TreeReader) (Batch, 
 	}
 	b.New = LogState{Origin: s.Origin, Size: size, Root: root, Note: signed}
 	for _, t := range tlog.NewTiles(c2sp.TileHeight, old, size) {
+		if t.W < 1<<c2sp.TileHeight {
+			continue // partial tiles are computed when asked for (ReadTile)
+		}
 		data, err := tlog.ReadTileData(t, hr)
 		if err != nil {
 			return b, err
@@ -274,30 +323,30 @@ func (s *Sequencer) build(st LogState, pending []Pending, r TreeReader) (Batch, 
 	return b, nil
 }
 
-// bundles writes the entry bundles the batch touches: the partial bundle of the old size
-// is extended, and every bundle is stored gzip-compressed.
+// bundles writes the entry bundles the batch completes, gzip-compressed; partial
+// bundles are assembled when asked for (ReadTile).
 func (s *Sequencer) bundles(b *Batch, old, size int64, r TreeReader) error {
 	const w = 1 << c2sp.TileHeight
-	for n := old / w; n*w < size; n++ {
+	for n := old / w; (n+1)*w <= size; n++ {
 		start := n * w
-		var bundle []byte
-		if old > start { // the entries integrated before this batch
-			prior := c2sp.TilePath(tlog.Tile{H: c2sp.TileHeight, L: -1, N: n, W: int(old - start)})
-			z, err := r.ReadTile(prior)
+		var entries [][]byte
+		if old > start { // integrated by earlier batches
+			prior, err := r.ReadEntries(start, old)
 			if err != nil {
 				return err
 			}
-			if z == nil {
-				return fmt.Errorf("audit log: bundle %s is missing", prior)
+			if int64(len(prior)) != old-start {
+				return fmt.Errorf("audit log: entries %d..%d are missing", start, old-1)
 			}
-			if bundle, err = Gunzip(z); err != nil {
-				return fmt.Errorf("audit log: bundle %s: %w", prior, err)
-			}
+			entries = prior
 		}
-		end := min(size, start+w)
-		for i := max(old, start); i < end; i++ {
+		for i := max(old, start); i < start+w; i++ {
+			entries = append(entries, b.Entries[i-old].Entry)
+		}
+		var bundle []byte
+		for _, e := range entries {
 			var err error
-			if bundle, err = c2sp.AppendEntry(bundle, b.Entries[i-old].Entry); err != nil {
+			if bundle, err = c2sp.AppendEntry(bundle, e); err != nil {
 				return err
 			}
 		}
@@ -305,9 +354,49 @@ func (s *Sequencer) bundles(b *Batch, old, size int64, r TreeReader) error {
 		if err != nil {
 			return err
 		}
-		b.Tiles[c2sp.TilePath(tlog.Tile{H: c2sp.TileHeight, L: -1, N: n, W: int(end - start)})] = z
+		b.Tiles[c2sp.TilePath(tlog.Tile{H: c2sp.TileHeight, L: -1, N: n, W: w})] = z
 	}
 	return nil
+}
+
+// ReadTile returns a tile or bundle of the log whose checkpoint has the given size: a
+// full one as stored, a partial one computed from the stored hashes or entries. A tile
+// beyond that size is ENotFound. Bundles come uncompressed.
+func ReadTile(ctx context.Context, st LogStore, path string, size int64) ([]byte, error) {
+	t, err := c2sp.ParseTilePath(path)
+	if err != nil {
+		return nil, dx.Errorf(dx.ENotFound, "不是瓦片路径 / not a tile path: %s", path)
+	}
+	level := max(t.L, 0)
+	span := int64(1) << (c2sp.TileHeight * level) // entries under one hash of the tile
+	end := (t.N<<c2sp.TileHeight + int64(t.W)) * span
+	if end > size {
+		return nil, dx.Errorf(dx.ENotFound, "瓦片超出日志大小 / tile %s is beyond the log's size %d", path, size)
+	}
+	if t.W == 1<<c2sp.TileHeight {
+		data, err := st.LogTile(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		if t.L == -1 {
+			return Gunzip(data)
+		}
+		return data, nil
+	}
+	if t.L == -1 {
+		entries, err := st.LogEntries(ctx, t.N<<c2sp.TileHeight, end)
+		if err != nil {
+			return nil, err
+		}
+		var bundle []byte
+		for _, e := range entries {
+			if bundle, err = c2sp.AppendEntry(bundle, e); err != nil {
+				return nil, err
+			}
+		}
+		return bundle, nil
+	}
+	return tlog.ReadTileData(t, tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) { return st.LogHashes(ctx, idx) }))
 }
 
 // Gzip compresses a bundle as it is stored and served.

@@ -99,29 +99,48 @@ func (l *Log) tile(w http.ResponseWriter, r *http.Request) {
 		l.notFound(w, "not a tile path")
 		return
 	}
-	data, err := l.Store.LogTile(r.Context(), path)
-	if dx.ErrorCode(err) == dx.ENotFound {
-		l.notFound(w, "no such tile")
+	h := w.Header()
+	if t.L == -1 && t.W == 1<<c2sp.TileHeight && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		// a full bundle, stored compressed: served as it is
+		data, err := l.Store.LogTile(r.Context(), path)
+		if l.failed(w, path, err) {
+			return
+		}
+		public(w)
+		h.Set("Content-Type", "application/octet-stream")
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		h.Set("Vary", "Accept-Encoding")
+		h.Set("Content-Encoding", "gzip")
+		w.Write(data)
 		return
 	}
-	if err != nil {
-		l.Log.Error("audit log: cannot read a tile", "path", path, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+	head, err := l.Store.LogHead(r.Context())
+	if l.failed(w, path, err) {
+		return
+	}
+	data, err := audit.ReadTile(r.Context(), l.Store, path, head.Size)
+	if l.failed(w, path, err) {
 		return
 	}
 	public(w)
-	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
-	h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	if t.L == -1 { // bundles are stored compressed
+	h.Set("Cache-Control", "public, max-age=31536000, immutable") // a tile of a given width never changes
+	if t.L == -1 {
 		h.Set("Vary", "Accept-Encoding")
-		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
-			h.Set("Content-Encoding", "gzip")
-		} else if data, err = audit.Gunzip(data); err != nil {
-			l.Log.Error("audit log: a stored bundle does not decompress", "path", path, "err", err)
-			http.Error(w, "internal error", http.StatusInternalServerError)
-			return
-		}
 	}
 	w.Write(data)
+}
+
+// failed answers a failed read (404 for an absent tile) and reports whether it did.
+func (l *Log) failed(w http.ResponseWriter, path string, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case dx.ErrorCode(err) == dx.ENotFound:
+		l.notFound(w, "no such tile")
+	default:
+		l.Log.Error("audit log: cannot read a tile", "path", path, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	}
+	return true
 }

@@ -17,33 +17,8 @@ import (
 
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/audit"
+	"github.com/dxexchange/dx/client"
 )
-
-// httpFetcher reads a log's static files over HTTP (bundles arrive gzip-compressed and
-// are decompressed by the transport).
-type httpFetcher struct {
-	base   string // e.g. http://127.0.0.1:8080/audit
-	client *http.Client
-}
-
-func (f httpFetcher) Fetch(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", f.base+"/"+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return nil, dx.Wrap(err, dx.EInternal, "无法连接审计日志 / cannot reach the audit log")
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return nil, dx.Errorf(dx.ENotFound, "日志中没有 %s / the log serves no %s", path, path)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, dx.Errorf(dx.EInternal, "GET %s: %s", path, resp.Status)
-	}
-	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-}
 
 // auditState is what `dx audit verify` remembers between runs: the log key it trusts
 // and the last checkpoint it verified.
@@ -89,7 +64,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return dx.Errorf(dx.EInvalid, "状态文件 %s 损坏 / the state file %s is malformed", *statePath, *statePath)
 		}
 	}
-	f := httpFetcher{base: strings.TrimRight(*server, "/") + "/audit", client: &http.Client{Timeout: 30 * time.Second}}
+	f := client.LogFetcher{Base: *server, HTTP: &http.Client{Timeout: 30 * time.Second}}
 	switch {
 	case *vkey != "":
 	case state.VKey != "":

@@ -200,16 +200,32 @@ func TestAuditLogVerifiesAndDetectsTampering(t *testing.T) {
 	mustFail("edited entry", "tile/entries/000 entry", "does not match hash")
 	setTile("tile/entries/000", bundle)
 
-	// A flipped byte in a level-0 tile, then in the level-1 tile of the current size.
-	headCP, _ := c2sp.ParseCheckpoint([]byte(strings.SplitN(string(headNote), "\n\n", 2)[0] + "\n"))
-	for _, path := range []string{"tile/0/000", c2sp.TilePath(tlog.Tile{H: 8, L: 1, N: 0, W: int(headCP.Size / 256)})} {
-		orig := tile(path)
-		flipped := bytes.Clone(orig)
-		flipped[len(flipped)/2] ^= 1
-		setTile(path, flipped)
-		mustFail("flipped byte in "+path, path)
-		setTile(path, orig)
+	// A flipped byte in a stored (full) level-0 tile.
+	orig := tile("tile/0/000")
+	flipped := bytes.Clone(orig)
+	flipped[len(flipped)/2] ^= 1
+	setTile("tile/0/000", flipped)
+	mustFail("flipped byte in tile/0/000", "tile/0/000")
+	setTile("tile/0/000", orig)
+
+	// An insider with database access drops the append-only triggers and edits a stored
+	// hash (under the partial level-1 tile), then an entry of the partial bundle.
+	for _, trig := range []string{"audit_entries_append_only_update", "audit_hashes_append_only_update"} {
+		if _, err := db.Exec(`DROP TRIGGER ` + trig); err != nil {
+			t.Fatal(err)
+		}
 	}
+	headCP, _ := c2sp.ParseCheckpoint([]byte(strings.SplitN(string(headNote), "\n\n", 2)[0] + "\n"))
+	level1 := tlog.StoredHashIndex(8, 1) // tile level 1 holds tree level 8
+	hash := read(`SELECT hash FROM audit_hashes WHERE id = ?`, level1)
+	db.Exec(`UPDATE audit_hashes SET hash = ? WHERE id = ?`, bytes.Repeat([]byte{7}, 32), level1)
+	mustFail("edited stored hash", c2sp.TilePath(tlog.Tile{H: 8, L: 1, N: 0, W: int(headCP.Size / 256)}), "does not match the tiles below it")
+	db.Exec(`UPDATE audit_hashes SET hash = ? WHERE id = ?`, hash, level1)
+	last := headCP.Size - 1
+	entry := read(`SELECT entry FROM audit_entries WHERE idx = ?`, last)
+	db.Exec(`UPDATE audit_entries SET entry = ? WHERE idx = ?`, bytes.Replace(entry, []byte(`"action":"`), []byte(`"action":"x`), 1), last)
+	mustFail("edited entry of the partial bundle", fmt.Sprintf("(log index %d)", last), "does not match hash")
+	db.Exec(`UPDATE audit_entries SET entry = ? WHERE idx = ?`, entry, last)
 
 	// An edited checkpoint (its signature no longer holds).
 	setHead(bytes.Replace(headNote, []byte("\n"+strings.Split(string(headNote), "\n")[1]+"\n"), []byte("\n999999\n"), 1))
@@ -236,8 +252,9 @@ func fetch(t *testing.T, url string) []byte {
 	return b
 }
 
-// rewrite forges the stored log as an operator holding the log key could: entry victim
-// changed, all tiles and bundles rebuilt, a new checkpoint of the same size signed.
+// rewrite forges the stored log as an operator holding the log key and the database
+// could (the append-only triggers already dropped): entry victim changed, every stored
+// hash, tile and bundle rebuilt, a new checkpoint of the same size signed.
 func rewrite(t *testing.T, db *sql.DB, data string, head []byte, victim int) {
 	t.Helper()
 	cp, err := c2sp.ParseCheckpoint([]byte(strings.SplitN(string(head), "\n\n", 2)[0] + "\n"))
@@ -256,6 +273,9 @@ func rewrite(t *testing.T, db *sql.DB, data string, head []byte, victim int) {
 	}
 	rows.Close()
 	entries[victim] = bytes.Replace(entries[victim], []byte(`"action":"`), []byte(`"action":"forged.`), 1)
+	if _, err := db.Exec(`UPDATE audit_entries SET entry = ? WHERE idx = ?`, entries[victim], victim); err != nil {
+		t.Fatal(err)
+	}
 	var hashes []tlog.Hash
 	hr := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(idx))
@@ -273,6 +293,11 @@ func rewrite(t *testing.T, db *sql.DB, data string, head []byte, victim int) {
 	}
 	size := int64(len(entries))
 	root, _ := tlog.TreeHash(size, hr)
+	for i, h := range hashes {
+		if _, err := db.Exec(`UPDATE audit_hashes SET hash = ? WHERE id = ?`, h[:], i); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tl := range tlog.NewTiles(8, 0, size) {
 		b, err := tlog.ReadTileData(tl, hr)
 		if err != nil {
@@ -285,8 +310,10 @@ func rewrite(t *testing.T, db *sql.DB, data string, head []byte, victim int) {
 		for _, e := range entries[n*256 : min(size, (n+1)*256)] {
 			b, _ = c2sp.AppendEntry(b, e)
 		}
-		z, _ := audit.Gzip(b)
-		db.Exec(`UPDATE audit_tiles SET data = ? WHERE path = ?`, z, c2sp.TilePath(tlog.Tile{H: 8, L: -1, N: n, W: int(min(size-n*256, 256))}))
+		if (n+1)*256 <= size { // full bundles are stored (partial ones come from the entries)
+			z, _ := audit.Gzip(b)
+			db.Exec(`UPDATE audit_tiles SET data = ? WHERE path = ?`, z, c2sp.TilePath(tlog.Tile{H: 8, L: -1, N: n, W: 256}))
+		}
 	}
 	raw, _ := os.ReadFile(filepath.Join(data, "audit-log.key"))
 	seed, _ := base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw)))

@@ -140,15 +140,10 @@ func (s *DB) LogHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error
 	return s.readHashes(ctx, s.conn(ctx), indexes)
 }
 
-func (s *DB) readTile(ctx context.Context, q querier, path string) ([]byte, error) {
-	var data []byte
-	err := s.queryRow(ctx, q, s.q(`SELECT data FROM audit_tiles WHERE path = ?`), path).Scan(&data)
-	return data, err
-}
-
-// LogTile returns a stored tile or bundle of the audit log.
+// LogTile returns a stored full tile or bundle of the audit log.
 func (s *DB) LogTile(ctx context.Context, path string) ([]byte, error) {
-	data, err := s.readTile(ctx, s.conn(ctx), path)
+	var data []byte
+	err := s.queryRow(ctx, s.conn(ctx), s.q(`SELECT data FROM audit_tiles WHERE path = ?`), path).Scan(&data)
 	return data, s.mapErr(err)
 }
 
@@ -173,12 +168,30 @@ func (r txTree) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	return r.s.readHashes(r.ctx, r.tx, indexes)
 }
 
-func (r txTree) ReadTile(path string) ([]byte, error) {
-	data, err := r.s.readTile(r.ctx, r.tx, path)
-	if err == sql.ErrNoRows {
-		return nil, nil
+func (r txTree) ReadEntries(start, end int64) ([][]byte, error) {
+	return r.s.readEntries(r.ctx, r.tx, start, end)
+}
+
+func (s *DB) readEntries(ctx context.Context, q querier, start, end int64) ([][]byte, error) {
+	rows, err := s.query(ctx, q, s.q(`SELECT entry FROM audit_entries WHERE idx >= ? AND idx < ? ORDER BY idx`), start, end)
+	if err != nil {
+		return nil, s.mapErr(err)
 	}
-	return data, err
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var e []byte
+		if err := rows.Scan(&e); err != nil {
+			return nil, s.mapErr(err)
+		}
+		out = append(out, e)
+	}
+	return out, s.mapErr(rows.Err())
+}
+
+// LogEntries returns integrated audit-log entries by index range.
+func (s *DB) LogEntries(ctx context.Context, start, end int64) ([][]byte, error) {
+	return s.readEntries(ctx, s.conn(ctx), start, end)
 }
 
 // Integrate runs one sequencing step of the audit log in one transaction.
