@@ -81,6 +81,10 @@ type LogStore interface {
 	Changes(subject string) <-chan struct{}
 }
 
+// Linger is how long the sequencer waits, once woken by a commit, for others to join
+// the batch.
+const Linger = 2 * time.Millisecond
+
 // AnySubject watches every committed event.
 const AnySubject = "*"
 
@@ -228,6 +232,9 @@ func (s *Sequencer) Run(ctx context.Context, interval time.Duration) {
 		select {
 		case <-ctx.Done():
 		case <-wake:
+			// Let commits arriving together share one batch (and one signature and one
+			// transaction); a lone event waits this long more for its checkpoint.
+			time.Sleep(Linger)
 		case <-time.After(interval):
 		}
 	}
