@@ -98,6 +98,9 @@ type Sequencer struct {
 	VKey     string      // the log key's verifier key
 	MaxBatch int         // entries per batch (default 1024)
 	Log      *slog.Logger
+	// Published, if set, returns the newest checkpoint cosigned by a quorum of
+	// witnesses; receipts are given against it when it covers the entry.
+	Published func(ctx context.Context) (int64, []byte, error)
 
 	mu     sync.Mutex
 	head   LogState      // the newest head this process knows
@@ -517,9 +520,19 @@ func (s *Sequencer) ReceiptFor(ctx context.Context, eventID string) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	proof, err := tlog.ProveRecord(head.Size, idx, s.hashReader(ctx))
+	size, cp := head.Size, head.Note
+	if s.Published != nil {
+		psize, pnote, err := s.Published(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if pnote != nil && idx < psize {
+			size, cp = psize, pnote
+		}
+	}
+	proof, err := tlog.ProveRecord(size, idx, s.hashReader(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return c2sp.Proof{Index: idx, Hashes: proof, Checkpoint: head.Note}.Format(), nil
+	return c2sp.Proof{Index: idx, Hashes: proof, Checkpoint: cp}.Format(), nil
 }

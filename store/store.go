@@ -14,6 +14,7 @@ import (
 	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/outbox"
 	"github.com/dxexchange/dx/party"
+	"github.com/dxexchange/dx/witness"
 )
 
 // Store is everything dx keeps in its database.
@@ -35,6 +36,11 @@ type Store interface {
 	// about subject.
 	Changes(subject string) <-chan struct{}
 	audit.LogStore
+	witness.Store
+	// Publish keeps the newest checkpoint cosigned by a quorum of witnesses.
+	Publish(ctx context.Context, size int64, cosigned []byte) error
+	// Published returns it (nil before the first).
+	Published(ctx context.Context) (int64, []byte, error)
 	// BackfillAudit gives events written before the audit log existed their entries.
 	BackfillAudit(ctx context.Context) (int, error)
 	// TryLead takes the lock of a singleton task among replicas (ok false if taken).

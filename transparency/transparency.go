@@ -27,7 +27,10 @@ type Log struct {
 	// Known, if set, gives the newest size this process knows the log has (its
 	// sequencer's): the cached checkpoint is re-read as soon as it is older.
 	Known func() int64
-	Log   *slog.Logger
+	// Published, if set (witnesses are configured), returns the newest checkpoint
+	// cosigned by a quorum: that is the one served, never a checkpoint without it.
+	Published func(ctx context.Context) (int64, []byte, error)
+	Log       *slog.Logger
 
 	mu     sync.Mutex
 	head   audit.LogState
@@ -58,12 +61,17 @@ func (l *Log) notFound(w http.ResponseWriter, what string) {
 func (l *Log) latest(ctx context.Context) ([]byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.head.Note != nil && time.Since(l.headAt) < time.Second && (l.Known == nil || l.Known() <= l.head.Size) {
+	if l.head.Note != nil && time.Since(l.headAt) < time.Second && (l.Known == nil || l.Published != nil || l.Known() <= l.head.Size) {
 		return l.head.Note, nil
 	}
 	h, err := l.Store.LogHead(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if l.Published != nil {
+		if h.Size, h.Note, err = l.Published(ctx); err != nil {
+			return nil, err
+		}
 	}
 	l.head, l.headAt = h, time.Now()
 	return h.Note, nil

@@ -3,11 +3,6 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,38 +16,6 @@ import (
 
 // sequencerLock names the advisory lock of the audit log's sequencer.
 const sequencerLock = 7274101
-
-// logKey loads the audit log's Ed25519 key from <data>/audit-log.key, creating it on
-// first use. It signs nothing but checkpoints and never enters the database.
-func logKey(data string) (ed25519.PrivateKey, error) {
-	path := filepath.Join(data, "audit-log.key")
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		seed := make([]byte, ed25519.SeedSize)
-		if _, err := rand.Read(seed); err != nil {
-			return nil, err
-		}
-		if err := os.MkdirAll(data, 0o750); err != nil {
-			return nil, err
-		}
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, []byte(base64.StdEncoding.EncodeToString(seed)+"\n"), 0o600); err != nil {
-			return nil, err
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			return nil, err
-		}
-		return ed25519.NewKeyFromSeed(seed), nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	seed, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(seed) != ed25519.SeedSize {
-		return nil, dx.Errorf(dx.EInvalid, "审计日志密钥文件 %s 损坏 / the audit log key file %s is malformed", path, path)
-	}
-	return ed25519.NewKeyFromSeed(seed), nil
-}
 
 // enableAuditLog gives events written before the log existed their entries, loads the
 // log's head (refusing a head of another origin or key), serves the log, and runs the
@@ -77,7 +40,7 @@ func (x *exchange) enableAuditLog(ctx context.Context, operator party.Org) error
 	if strings.ContainsAny(origin, " +\n") {
 		return dx.Errorf(dx.EInvalid, "审计日志 origin 不能含空格或 + / the audit origin %q must not contain spaces or +", origin)
 	}
-	key, err := logKey(x.cfg.Data)
+	key, err := seedKey(filepath.Join(x.cfg.Data, "audit-log.key")) // signs nothing but checkpoints; never in the database
 	if err != nil {
 		return err
 	}
@@ -92,9 +55,19 @@ func (x *exchange) enableAuditLog(ctx context.Context, operator party.Org) error
 	}
 	x.auditLog = seq
 	x.server.API.AuditLog = seq
-	x.server.AuditLog = &transparency.Log{Store: x.store, VKey: vkey, Known: func() int64 { return seq.Head().Size }, Log: x.log}
+	logWeb := &transparency.Log{Store: x.store, VKey: vkey, Known: func() int64 { return seq.Head().Size }, Log: x.log}
+	x.server.AuditLog = logWeb
 	runCtx, stop := context.WithCancel(context.Background())
 	x.stopLog = stop
+	if x.cfg.WitnessFile != "" {
+		ws, quorum, err := witnessPolicy(x.cfg.WitnessFile)
+		if err != nil {
+			stop()
+			return err
+		}
+		seq.Published, logWeb.Published = x.store.Published, x.store.Published
+		go (&audit.Cosigning{Seq: seq, Witnesses: ws, Quorum: quorum, Store: x.store, Republish: time.Minute}).Run(runCtx)
+	}
 	go x.runSequencer(runCtx, seq)
 	return nil
 }

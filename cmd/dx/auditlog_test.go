@@ -28,9 +28,9 @@ import (
 
 // serveProcess starts `dx serve` as a real process on addr with data and waits until it
 // is healthy.
-func serveProcess(t *testing.T, data, addr string) (*exec.Cmd, *bytes.Buffer) {
+func serveProcess(t *testing.T, data, addr string, extra ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--addr", addr, "--data", data, "--engine-threads", "1", "--log-level", "error")
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", addr, "--data", data, "--engine-threads", "1", "--log-level", "error"}, extra...)...)
 	cmd.Env = append(os.Environ(), "DX_TEST_AS_DX=1")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

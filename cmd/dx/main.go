@@ -43,6 +43,8 @@ Usage:
   dx transfer request AGREEMENT [-o FILE] [--format csv|parquet] [--purpose P] | list
               | suspend|resume|complete|terminate ID [--reason TEXT]
   dx agreement verify FILE   check a signed agreement offline (both parties' signatures)
+  dx witness --name NAME --log VKEY [--addr :8090] [--data DIR]
+              a tlog-witness: cosigns consistent checkpoints of the logs given, refuses forks
   dx audit verify [--server URL] [--vkey VKEY] [--receipt FILE] [--subject ID]
               fetch the audit log's checkpoint and tiles, verify them all, check consistency
               with the checkpoint saved last time, check a receipt, print a subject's history
@@ -80,6 +82,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	case "audit":
 		err = runAudit(ctx, args[1:], stdout, stderr)
+	case "witness":
+		err = runWitness(ctx, args[1:], stdout, stderr)
 	case "org", "member", "token", "asset", "catalog", "access", "fetch", "offer", "contract", "transfer", "peer":
 		err = runClient(ctx, args[0], args[1:], stdout, stderr)
 	default:

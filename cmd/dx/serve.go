@@ -56,6 +56,7 @@ type Config struct {
 	PeersFile     string `json:"peers_file"`     // JSON list of trusted peers; "" for none
 	// Audit log settings.
 	AuditOrigin string `json:"audit_origin"` // the log's identity; "" for the stored one, or dx.local/<operator org>/audit
+	WitnessFile string `json:"witness_file"` // witnesses that cosign checkpoints ("witness NAME VKEY URL", "quorum K"); "" for none
 }
 
 func defaultConfig() Config {
@@ -81,6 +82,7 @@ func (cfg *Config) flags(name string, stderr io.Writer) *flag.FlagSet {
 	env("DX_PUBLIC_URL", &cfg.PublicURL)
 	env("DX_PEERS", &cfg.PeersFile)
 	env("DX_AUDIT_ORIGIN", &cfg.AuditOrigin)
+	env("DX_WITNESSES", &cfg.WitnessFile)
 	if v, err := strconv.ParseInt(os.Getenv("DX_MAX_UPLOAD"), 10, 64); err == nil {
 		cfg.MaxUpload = v
 	}
@@ -101,6 +103,7 @@ func (cfg *Config) flags(name string, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.ParticipantID, "participant-id", cfg.ParticipantID, "this node's dataspace participant ID (default urn:dx:node:<operator org>)")
 	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "this node's root URL as peers reach it (default http://<addr>)")
 	fs.StringVar(&cfg.AuditOrigin, "audit-origin", cfg.AuditOrigin, "the audit log's origin (never changes once the log has entries; default dx.local/<operator org>/audit)")
+	fs.StringVar(&cfg.WitnessFile, "witnesses", cfg.WitnessFile, "file of witnesses that cosign the audit log's checkpoints: lines \"witness NAME VKEY URL\" and \"quorum K\"; only cosigned checkpoints are published")
 	fs.StringVar(&cfg.PeersFile, "peers", cfg.PeersFile, "JSON file of trusted peer connectors [{participant_id, public_key, url}], re-read when it changes")
 	fs.StringVar(&cfg.ImportDir, "import-dir", cfg.ImportDir, "directory whose files may be registered in place (dx asset register --in-place)")
 	return fs

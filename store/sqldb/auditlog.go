@@ -10,6 +10,7 @@ import (
 
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/audit"
+	"github.com/dxexchange/dx/c2sp"
 )
 
 // pendEntry writes an event's pending log entry and its private salt.
@@ -297,3 +298,61 @@ func (s *DB) TryLead(ctx context.Context, key int64) (release func(), ok bool, e
 		conn.Close()
 	}, true, nil
 }
+
+// WitnessLatest returns what this witness last cosigned for a log.
+func (s *DB) WitnessLatest(ctx context.Context, origin string) (int64, tlog.Hash, error) {
+	var size int64
+	var root []byte
+	err := s.queryRow(ctx, s.conn(ctx), s.q(`SELECT size, root FROM witness_state WHERE origin = ?`), origin).Scan(&size, &root)
+	if err == sql.ErrNoRows {
+		return 0, c2sp.EmptyRoot, nil
+	}
+	var h tlog.Hash
+	copy(h[:], root)
+	return size, h, s.mapErr(err)
+}
+
+// WitnessAdvance moves a log's witnessed state by compare-and-set.
+func (s *DB) WitnessAdvance(ctx context.Context, origin string, old int64, oldRoot tlog.Hash, size int64, root tlog.Hash, cosigned []byte) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if old == 0 {
+			res, err := s.exec(ctx, tx, s.q(`INSERT INTO witness_state (origin, size, root, note) VALUES (?, ?, ?, ?) ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root, note = excluded.note WHERE witness_state.size = 0`),
+				origin, size, root[:], cosigned)
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k != 1 {
+				return dx.Errorf(dx.EConflict, "见证状态已变化 / the witness state moved")
+			}
+			return nil
+		}
+		res, err := s.exec(ctx, tx, s.q(`UPDATE witness_state SET size = ?, root = ?, note = ? WHERE origin = ? AND size = ? AND root = ?`), size, root[:], cosigned, origin, old, oldRoot[:])
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k != 1 {
+			return dx.Errorf(dx.EConflict, "见证状态已变化 / the witness state moved")
+		}
+		return nil
+	})
+}
+
+// Publish stores the latest cosigned checkpoint if it is newer than the one stored.
+func (s *DB) Publish(ctx context.Context, size int64, cosigned []byte) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, s.q(`INSERT INTO audit_published (id, size, note) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note WHERE audit_published.size <= excluded.size`), size, cosigned)
+		return err
+	})
+}
+
+// Published returns the latest cosigned checkpoint (nil if none).
+func (s *DB) Published(ctx context.Context) (int64, []byte, error) {
+	var size int64
+	var note []byte
+	err := s.queryRow(ctx, s.conn(ctx), s.q(`SELECT size, note FROM audit_published WHERE id = 1`)).Scan(&size, &note)
+	if err == sql.ErrNoRows {
+		return 0, nil, nil
+	}
+	return size, note, s.mapErr(err)
+}
+
