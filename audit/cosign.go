@@ -26,7 +26,9 @@ type WitnessError struct {
 	Body   string
 }
 
-func (e *WitnessError) Error() string { return fmt.Sprintf("witness answered %d: %s", e.Status, e.Body) }
+func (e *WitnessError) Error() string {
+	return fmt.Sprintf("witness answered %d: %s", e.Status, e.Body)
+}
 
 // Witness is one witness the exchange asks to cosign.
 type Witness struct {

@@ -121,7 +121,9 @@ func witnessPolicy(path string) ([]*audit.Witness, int, error) {
 	for line := 1; sc.Scan(); line++ {
 		text, _, _ := strings.Cut(sc.Text(), "#")
 		fields := strings.Fields(text)
-		bad := func() error { return dx.Errorf(dx.EInvalid, "%s:%d: 应为 witness NAME VKEY URL 或 quorum K / expected witness NAME VKEY URL or quorum K", path, line) }
+		bad := func() error {
+			return dx.Errorf(dx.EInvalid, "%s:%d: 应为 witness NAME VKEY URL 或 quorum K / expected witness NAME VKEY URL or quorum K", path, line)
+		}
 		switch {
 		case len(fields) == 0:
 		case fields[0] == "witness" && len(fields) == 4:

@@ -355,4 +355,3 @@ func (s *DB) Published(ctx context.Context) (int64, []byte, error) {
 	}
 	return size, note, s.mapErr(err)
 }
-
