@@ -211,6 +211,14 @@ wait:
 	if b, err := os.ReadFile(rfile); err != nil || !strings.HasPrefix(string(b), "路口编号,") {
 		t.Fatalf("pulled across nodes: %v %q", err, b[:min(len(b), 40)])
 	}
+	// The audit log verifies as the banner says, with the traffic data's history.
+	av := regexp.MustCompile(`audit verify --server (\S+) --vkey (\S+) --subject (\S+)`).FindStringSubmatch(text)
+	if av == nil {
+		t.Fatalf("banner lacks the audit log:\n%s", text)
+	}
+	if out, code := verifyCLI(av[1], filepath.Join(dir, "audit-state.json"), "--vkey", av[2], "--subject", av[3]); code != 0 || !strings.Contains(out, "the audit log verifies") || !strings.Contains(out, "asset.") {
+		t.Fatalf("audit verify after the demo: %d\n%s", code, out)
+	}
 	// Unknown command and missing arguments are usage errors.
 	if _, _, code := dxCLI(t, url, ctok, "asset", "frobnicate"); code != 2 {
 		t.Fatalf("unknown verb: exit %d", code)

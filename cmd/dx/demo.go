@@ -115,12 +115,17 @@ dx 演示交易所已启动 / the dx demo exchange is running at %s
   go run ./cmd/dx peer negotiations
   go run ./cmd/dx peer pull %s -o traffic-remote.csv
 
+审计日志（任何人可验证）/ the audit log, verifiable by anyone (%s):
+  go run ./cmd/dx audit verify --server %s --vkey %s
+  go run ./cmd/dx audit verify --server %s --vkey %s --subject %s   (the traffic data's history)
+
 按 Ctrl-C 停止 / press Ctrl-C to stop.
 `, url, cfg.Data, opToken,
 		d.orgs[0].Org.Name, d.orgs[0].Token, d.orgs[1].Org.Name, d.orgs[1].Token, d.orgs[2].Org.Name, d.orgs[2].Token,
 		d.orgs[3].Org.Name, d.orgs[3].Token, d.orgs[4].Org.Name, d.orgs[4].Token, d.orgs[5].Org.Name, d.orgs[5].Token,
 		url, d.orgs[3].Token, d.visits, d.orgs[0].Token, d.visits, d.traffic, d.offer, d.traffic,
-		n2.url, n2.url, n2.token, n2.transfer)
+		n2.url, n2.url, n2.token, n2.transfer,
+		url+"/audit/checkpoint", url, x.auditLog.VKey, url, x.auditLog.VKey, d.traffic)
 	return <-served
 }
 
