@@ -26,3 +26,10 @@ fi
 
 echo "== streaming a granted ~1 GB CSV over loopback"
 go test -run '^$' -bench StreamGranted -benchtime 5x ./cmd/dx
+
+echo "== negotiation plus transfer start between two local nodes"
+go test -run '^$' -bench AcrossNodes -benchtime 500x ./cmd/dx
+
+echo "== audit log: 1M events written, integrated, latency under 2,000/s, full verification from tiles"
+go build -o "$data/auditlog" ./bench/auditlog
+"$data/auditlog" -n 1000000 -rate 2000 -seconds 20
