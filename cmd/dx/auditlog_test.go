@@ -348,6 +348,25 @@ func TestAuditLogSurvivesKill(t *testing.T) {
 	if text, code := verifyCLI(server, state); code != 0 {
 		t.Fatalf("verify: %s", text)
 	}
+	// Every checkpoint the server publishes during the bursts is collected.
+	var seenMu sync.Mutex
+	seen := map[string]bool{}
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	go func() {
+		for watchCtx.Err() == nil {
+			if resp, err := http.Get(server + "/audit/checkpoint"); err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					seenMu.Lock()
+					seen[string(b)] = true
+					seenMu.Unlock()
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
 	var acked []string
 	for round := range 3 {
 		done := make(chan []string)
@@ -380,6 +399,27 @@ func TestAuditLogSurvivesKill(t *testing.T) {
 	text, code := verifyCLI(server, state, "--subject", acked[len(acked)-1])
 	if code != 0 || !strings.Contains(text, "consistent with the checkpoint saved earlier") || !strings.Contains(text, "org.create") {
 		t.Fatalf("verify after the kills: %d\n%s", code, text)
+	}
+	// The final log is consistent with every checkpoint ever published.
+	stopWatch()
+	vkey := strings.TrimSpace(string(fetch(t, server+"/audit/vkey")))
+	a, err := audit.VerifyLog(context.Background(), client.LogFetcher{Base: server}, audit.Trust{LogVKey: vkey}, "", 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seenMu.Lock()
+	defer seenMu.Unlock()
+	if len(seen) < 3 {
+		t.Fatalf("only %d checkpoints were seen", len(seen))
+	}
+	for note := range seen {
+		cp, _, err := audit.OpenCheckpoint([]byte(note), audit.Trust{LogVKey: vkey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.CheckConsistency(cp); err != nil {
+			t.Fatalf("a checkpoint published before a kill (size %d) is not a prefix of the log: %v", cp.Size, err)
+		}
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/dxexchange/dx/audit"
 	"github.com/dxexchange/dx/c2sp"
 	"github.com/dxexchange/dx/client"
 )
@@ -84,6 +85,11 @@ func (l *testLog) request(t *testing.T, old, size int64) []byte {
 
 // startWitness starts `dx witness` as a real process and returns its URL and cosigner key.
 func startWitness(t *testing.T, name string, logs ...string) (string, string) {
+	url, key, _ := startWitnessProcess(t, name, logs...)
+	return url, key
+}
+
+func startWitnessProcess(t *testing.T, name string, logs ...string) (string, string, *exec.Cmd) {
 	t.Helper()
 	addr := freeAddr(t)
 	args := []string{"witness", "--name", name, "--addr", addr, "--data", t.TempDir()}
@@ -109,7 +115,7 @@ func startWitness(t *testing.T, name string, logs ...string) (string, string) {
 	if m == nil {
 		t.Fatalf("witness did not start: %s", out.String())
 	}
-	return "http://" + addr, m[1]
+	return "http://" + addr, m[1], cmd
 }
 
 func post(t *testing.T, url string, body []byte) (int, string, http.Header) {
@@ -217,9 +223,11 @@ func mustProve(t *testing.T, l *testLog, size, old int64) []tlog.Hash {
 	return p
 }
 
-// TestExchangeWithWitness runs an exchange with a witness (separate processes): only
-// cosigned checkpoints are published, receipts carry the cosignature, and `dx audit
-// verify` checks the quorum — and fails it with a key the witness does not hold.
+// TestExchangeWithWitness runs an exchange with two witnesses and a 2-of-2 policy
+// (separate processes): only checkpoints cosigned by both are published, receipts carry
+// the cosignatures, and `dx audit verify` checks the quorum — and fails it with a key the
+// witnesses do not hold. With one witness down the log goes on sequencing but publishes
+// nothing new (fail closed).
 func TestExchangeWithWitness(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts dx processes")
@@ -233,30 +241,45 @@ func TestExchangeWithWitness(t *testing.T) {
 	}
 	first.Process.Kill()
 	first.Wait()
-	wurl, wkey := startWitness(t, "witness.test/regulator", vkey[1])
+	url1, key1 := startWitness(t, "witness.test/regulator", vkey[1])
+	url2, key2, w2 := startWitnessProcess(t, "witness.test/auditor", vkey[1])
 	policy := filepath.Join(t.TempDir(), "witnesses")
-	os.WriteFile(policy, []byte("# the regulator's witness\nwitness regulator "+wkey+" "+wurl+"\nquorum 1\n"), 0o600)
+	os.WriteFile(policy, []byte("# the regulator's and an auditor's witnesses\nwitness regulator "+key1+" "+url1+"\nwitness auditor "+key2+" "+url2+"\nquorum 2\n"), 0o600)
 	serveProcess(t, data, addr, "--witnesses", policy)
 	server := "http://" + addr
-	createOrgs(t, client.New(server, token), "w", 20)
-	var cp []byte
+	op := client.New(server, token)
+	createOrgs(t, op, "w", 20)
+	published := func() c2sp.Checkpoint {
+		t.Helper()
+		raw := fetch(t, server+"/audit/checkpoint")
+		cp, _, err := audit.OpenCheckpoint(raw, audit.Trust{LogVKey: vkey[1], Witnesses: []string{key1, key2}, Quorum: 2})
+		if err != nil {
+			t.Fatalf("published checkpoint: %v\n%s", err, raw)
+		}
+		return cp
+	}
+	var cp c2sp.Checkpoint
 	for range 100 {
-		cp = fetch(t, server+"/audit/checkpoint")
-		if bytes.Contains(cp, []byte("— witness.test/regulator ")) {
+		if cp = published(); cp.Size > 40 {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !bytes.Contains(cp, []byte("— witness.test/regulator ")) {
-		t.Fatalf("no cosigned checkpoint published: %s", cp)
-	}
 	state := filepath.Join(t.TempDir(), "s.json")
-	if text, code := verifyCLI(server, state, "--vkey", vkey[1], "--witness", wkey, "--quorum", "1"); code != 0 || !strings.Contains(text, "cosigned by 1 of 1") {
-		t.Fatalf("verify with the witness: %d\n%s", code, text)
+	if text, code := verifyCLI(server, state, "--vkey", vkey[1], "--witness", key1, "--witness", key2, "--quorum", "2"); code != 0 || !strings.Contains(text, "cosigned by 2 of 2") {
+		t.Fatalf("verify with the witnesses: %d\n%s", code, text)
 	}
 	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
 	wrong := c2sp.NewCosigner("witness.test/other", stranger).VKey()
-	if text, code := verifyCLI(server, filepath.Join(t.TempDir(), "s.json"), "--vkey", vkey[1], "--witness", wrong, "--quorum", "1"); code == 0 || !strings.Contains(text, "the policy needs 1") {
+	if text, code := verifyCLI(server, filepath.Join(t.TempDir(), "s.json"), "--vkey", vkey[1], "--witness", key1, "--witness", wrong, "--quorum", "2"); code == 0 || !strings.Contains(text, "the policy needs 2") {
 		t.Fatalf("verify with an untrusted witness passed: %d\n%s", code, text)
+	}
+	w2.Process.Kill()
+	w2.Wait()
+	before := published()
+	createOrgs(t, op, "down", 10)
+	time.Sleep(2500 * time.Millisecond) // a few cosigning rounds
+	if after := published(); after.Size != before.Size {
+		t.Fatalf("a checkpoint was published without the quorum: %d → %d", before.Size, after.Size)
 	}
 }
