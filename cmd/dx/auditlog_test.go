@@ -20,6 +20,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/audit"
 	"github.com/dxexchange/dx/c2sp"
 	"github.com/dxexchange/dx/client"
@@ -138,6 +139,7 @@ func TestAuditLogVerifiesAndDetectsTampering(t *testing.T) {
 	os.WriteFile(receiptFile, receipt, 0o600)
 
 	orgs := createOrgs(t, op, "org", 300)
+	checkProofEndpoints(t, server)
 	state := filepath.Join(t.TempDir(), "state.json")
 	text, code := verifyCLI(server, state, "--receipt", receiptFile, "--subject", orgs[7])
 	if code != 0 || !strings.Contains(text, "entries match their tiles") || !strings.Contains(text, "the receipt holds") || !strings.Contains(text, "org.create") {
@@ -441,5 +443,46 @@ func countEvents(t *testing.T, server, token string) int64 {
 		}
 		n += int64(len(page.Events))
 		after = page.Events[len(page.Events)-1].Seq
+	}
+}
+
+// checkProofEndpoints checks the API's inclusion and consistency proofs against roots
+// recomputed from the log's own tiles, and their refusals.
+func checkProofEndpoints(t *testing.T, server string) {
+	t.Helper()
+	vkey := strings.TrimSpace(string(fetch(t, server+"/audit/vkey")))
+	a, err := audit.VerifyLog(context.Background(), client.LogFetcher{Base: server}, audit.Trust{LogVKey: vkey}, "", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.New(server, "")
+	size := a.Checkpoint.Size
+	for _, q := range [][2]int64{{0, 1}, {5, 8}, {255, 256}, {256, 300}, {size - 1, size}, {3, size}} {
+		var p struct {
+			Root   tlog.Hash   `json:"root"`
+			Hashes []tlog.Hash `json:"hashes"`
+		}
+		if err := c.Do(context.Background(), "GET", fmt.Sprintf("/api/v1/audit/proof?index=%d&size=%d", q[0], q[1]), nil, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Root != audit.RootOf(a.Leaves[:q[1]]) || tlog.CheckRecord(p.Hashes, q[1], p.Root, q[0], a.Leaves[q[0]]) != nil {
+			t.Fatalf("inclusion proof %v does not verify", q)
+		}
+	}
+	for _, q := range [][2]int64{{1, 2}, {100, 300}, {256, size}, {size, size}} {
+		var p struct {
+			Hashes []tlog.Hash `json:"hashes"`
+		}
+		if err := c.Do(context.Background(), "GET", fmt.Sprintf("/api/v1/audit/consistency?from=%d&to=%d", q[0], q[1]), nil, &p); err != nil {
+			t.Fatal(err)
+		}
+		if q[0] < q[1] && tlog.CheckTree(p.Hashes, q[1], audit.RootOf(a.Leaves[:q[1]]), q[0], audit.RootOf(a.Leaves[:q[0]])) != nil {
+			t.Fatalf("consistency proof %v does not verify", q)
+		}
+	}
+	for _, bad := range []string{"proof?index=5&size=3", "proof?index=-1", fmt.Sprintf("proof?index=0&size=%d", size+1), "proof?index=x", "consistency?from=9&to=3"} {
+		if err := c.Do(context.Background(), "GET", "/api/v1/audit/"+bad, nil, nil); dx.ErrorCode(err) != dx.EInvalid {
+			t.Fatalf("%s: %v", bad, err)
+		}
 	}
 }
