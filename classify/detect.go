@@ -1,0 +1,328 @@
+// Package classify finds personal and sensitive data in tables and proposes grades
+// under GB/T 43697-2024 and PIPL: value detectors for Chinese identifiers validated by
+// checksum where one exists, column-header hints in Chinese, English and pinyin, a
+// column decision on a sample with per-strength thresholds and a confidence, and a
+// dataset-level proposal with its reasons. It is pure: values in, findings out.
+package classify
+
+import (
+	"net"
+	"net/mail"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Type is a kind of data a column can hold.
+type Type string
+
+// The detected types.
+const (
+	IDCardType    Type = "id_card"        // 居民身份证, 居住证, 永居证 (18, or 15 digits upgraded)
+	USCCType      Type = "uscc"           // 统一社会信用代码
+	OrgCodeType   Type = "org_code"       // 组织机构代码
+	RegNoType     Type = "reg_no"         // 15-digit 工商注册号 (header only)
+	MobileType    Type = "mobile"         // 手机号
+	LandlineType  Type = "landline"       // 固定电话
+	BankCardType  Type = "bank_card"      // 银行卡号
+	IMEIType      Type = "imei"           // 设备 IMEI
+	PassportType  Type = "passport"       // 护照 (header only)
+	PermitType    Type = "travel_permit"  // 港澳台通行证, 回乡证 (header only)
+	HKIDType      Type = "hk_id"          // 香港身份证
+	TWIDType      Type = "tw_id"          // 台湾身份证
+	PlateType     Type = "plate"          // 车牌
+	VINType       Type = "vin"            // 车辆识别代号
+	EmailType     Type = "email"          // 电子邮箱
+	IPType        Type = "ip"             // IPv4 / IPv6
+	MACType       Type = "mac"            // MAC 地址
+	GPSType       Type = "gps"            // 经纬度 in China
+	BirthType     Type = "birth_date"     // 出生日期 (header only)
+	GenderType    Type = "gender"         // 性别
+	EthnicityType Type = "ethnicity"      // 民族
+	NameType      Type = "person_name"    // 姓名 (weak)
+	AddressType   Type = "address"        // 地址 (weak)
+	CredentialTyp Type = "credential"     // 密码, 令牌 … (refused)
+	MaskedType    Type = "masked"         // already masked PI (still PI)
+	DamagedType   Type = "damaged_number" // an identifier broken by a spreadsheet (still PI)
+)
+
+// Strength says how much a value match proves (digest §4.2).
+type Strength string
+
+// The strengths.
+const (
+	Strong     Strength = "strong"      // checksum + structure
+	Medium     Strength = "medium"      // tight format + semantic checks
+	Weak       Strength = "weak"        // shape or dictionary; needs the header
+	HeaderOnly Strength = "header_only" // only with a header naming it
+)
+
+// detector tests one normalised value: match is the format, valid the checksum or
+// semantic check.
+type detector struct {
+	typ      Type
+	strength Strength
+	test     func(v string, now time.Time) (match, valid bool)
+}
+
+var (
+	reMobile   = regexp.MustCompile(`^1(?:3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])\d{8}$`)
+	reMobileL  = regexp.MustCompile(`^1[3-9]\d{9}$`)
+	reLandline = regexp.MustCompile(`^(?:\(?0(?:10|2\d|[3-9]\d{2})\)?[- ]?)?[2-9]\d{6,7}(?:-\d{1,6})?$`)
+	reLandArea = regexp.MustCompile(`^\(?0(?:10|2\d|[3-9]\d{2})\)?[- ]?[2-9]\d{6,7}(?:-\d{1,6})?$`)
+	reService  = regexp.MustCompile(`^[48]00-?\d{3}-?\d{4}$`)
+	rePassport = regexp.MustCompile(`^(?:E[0-9A-HJ-NP-Z]\d{7}|[GDSP]\d{8}|[DSP]E\d{7}|1[45]\d{7}|K\d{8}|KJ\d{7}|MA\d{7})$`)
+	rePermit   = regexp.MustCompile(`^(?:[HM]\d{8}(?:\d{2})?|C[0-9A-HJ-NP-Z]\d{7}|W\d{8}|[LT]\d{8})$`)
+	reHKID     = regexp.MustCompile(`^[A-Z]{1,2}\d{6}\(?[0-9A]\)?$`)
+	rePlate    = regexp.MustCompile(`^[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z](?:[DABCEFGHJK][A-HJ-NP-Z0-9]\d{4}|\d{5}[DABCEFGHJK]|[A-HJ-NP-Z0-9]{4}[A-HJ-NP-Z0-9挂学警港澳领])$`)
+	reVIN      = regexp.MustCompile(`^[A-HJ-NPR-Z0-9]{8}[0-9X][A-HJ-NPR-Z0-9]{8}$`)
+	reEmail    = regexp.MustCompile(`^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$`)
+	reLatLng   = regexp.MustCompile(`^([-+]?\d{1,3}\.(\d+))\s*[,，\s]\s*([-+]?\d{1,3}\.(\d+))$`)
+	reBirth    = regexp.MustCompile(`^((?:19|20)\d{2})[-/.年]?(0?[1-9]|1[0-2])[-/.月]?(0?[1-9]|[12]\d|3[01])日?$`)
+	reNameHan  = regexp.MustCompile(`^\p{Han}{2,4}$`)
+	reNameDot  = regexp.MustCompile(`^\p{Han}{1,6}·\p{Han}{1,8}$`)
+	reMasked   = regexp.MustCompile(`^(?:\d{1,6}\*{4,16}[\dXx]{1,4}|1\d{2}\*{4}\d{4}|\p{Han}{1,2}[*＊]{1,3}|\d{4,6}\*{4,12}\d{4})$`)
+	reExcelSci = regexp.MustCompile(`^[1-9](?:\.\d{1,14})?[Ee]\+?1\d$`)
+	reJWT      = regexp.MustCompile(`^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*$`)
+	reBcrypt   = regexp.MustCompile(`^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$`)
+	reAK       = regexp.MustCompile(`^LTAI[0-9A-Za-z]{12,20}$`)
+)
+
+var genders = set("男", "女", "男性", "女性", "M", "F", "MALE", "FEMALE")
+
+var ethnicities = set("汉", "壮", "回", "满", "维吾尔", "苗", "彝", "土家", "藏", "蒙古", "侗", "布依", "瑶", "白", "朝鲜", "哈尼", "黎", "哈萨克",
+	"傣", "畲", "傈僳", "东乡", "仡佬", "拉祜", "佤", "水", "纳西", "羌", "土", "仫佬", "锡伯", "柯尔克孜", "景颇", "达斡尔", "撒拉", "布朗",
+	"毛南", "塔吉克", "普米", "阿昌", "怒", "鄂温克", "京", "基诺", "德昂", "保安", "俄罗斯", "裕固", "乌孜别克", "门巴", "鄂伦春", "独龙",
+	"赫哲", "高山", "珞巴", "塔塔尔")
+
+// surnames are common single-character 百家姓 surnames; compound ones are checked apart.
+var surnames = set(strings.Split("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝", "")...)
+
+var compoundSurnames = []string{"欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "令狐", "慕容", "尉迟", "长孙", "宇文", "司徒", "夏侯", "公孙", "轩辕", "澹台", "端木", "西门", "南宫", "独孤"}
+
+// nameStop are endings that make a 2–4 character Han string an organisation, place or
+// thing rather than a person.
+var nameStop = []string{"公司", "集团", "银行", "医院", "学校", "中心", "大学", "局", "委", "店", "厂", "部", "省", "市", "区", "县", "镇", "村", "路", "街", "经理", "总监", "主任", "科", "所", "站", "园", "馆"}
+
+var addressMarkers = []string{"路", "街", "巷", "弄", "道", "号", "栋", "幢", "座", "单元", "层", "室", "村", "组"}
+
+var provinceNames = []string{"北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建", "江西", "山东", "河南",
+	"湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门"}
+
+func set(items ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, s := range items {
+		m[s] = true
+	}
+	return m
+}
+
+var detectors = []detector{
+	{IDCardType, Strong, func(v string, now time.Time) (bool, bool) {
+		if len(v) == 15 && digits(v) {
+			up := UpgradeID15(v)
+			return up != "", up != "" && validID(up, now)
+		}
+		if len(v) != 18 || !digits(v[:17]) {
+			return false, false
+		}
+		return true, validID(v, now)
+	}},
+	{USCCType, Strong, func(v string, _ time.Time) (bool, bool) {
+		if len(v) != 18 || digits(v) {
+			return false, false
+		}
+		return true, USCC(v)
+	}},
+	{OrgCodeType, Strong, func(v string, _ time.Time) (bool, bool) {
+		if !(len(v) == 10 && v[8] == '-') {
+			return false, false
+		}
+		return true, OrgCode(v)
+	}},
+	{RegNoType, HeaderOnly, func(v string, _ time.Time) (bool, bool) { return len(v) == 15 && digits(v), RegNo15(v) }},
+	{MobileType, Medium, func(v string, _ time.Time) (bool, bool) {
+		v = stripPhone(v)
+		return reMobileL.MatchString(v), reMobile.MatchString(v)
+	}},
+	{LandlineType, Medium, func(v string, _ time.Time) (bool, bool) {
+		if reService.MatchString(v) {
+			return false, false
+		}
+		return reLandline.MatchString(v), reLandArea.MatchString(v)
+	}},
+	{BankCardType, Strong, func(v string, _ time.Time) (bool, bool) {
+		v = strings.NewReplacer(" ", "", "-", "").Replace(v)
+		if len(v) < 16 || len(v) > 19 || !digits(v) || v[0] == '0' {
+			return false, false
+		}
+		return true, Luhn(v)
+	}},
+	{IMEIType, HeaderOnly, func(v string, _ time.Time) (bool, bool) { return len(v) == 15 && digits(v), Luhn(v) }},
+	{PassportType, HeaderOnly, func(v string, _ time.Time) (bool, bool) { m := rePassport.MatchString(v); return m, m }},
+	{PermitType, HeaderOnly, func(v string, _ time.Time) (bool, bool) { m := rePermit.MatchString(v); return m, m }},
+	{HKIDType, Strong, func(v string, _ time.Time) (bool, bool) { return reHKID.MatchString(v), HKID(v) }},
+	{TWIDType, Strong, func(v string, _ time.Time) (bool, bool) {
+		return len(v) == 10 && v[0] >= 'A' && v[0] <= 'Z' && digits(v[1:]) && strings.ContainsRune("1289", rune(v[1])), TaiwanID(v)
+	}},
+	{PlateType, Medium, func(v string, _ time.Time) (bool, bool) {
+		v = strings.NewReplacer("·", "", "•", "", " ", "").Replace(v)
+		m := rePlate.MatchString(v)
+		return m, m
+	}},
+	{VINType, Strong, func(v string, _ time.Time) (bool, bool) { return reVIN.MatchString(v), VIN(v) }},
+	{EmailType, Medium, func(v string, _ time.Time) (bool, bool) {
+		if !reEmail.MatchString(v) {
+			return false, false
+		}
+		_, err := mail.ParseAddress(v)
+		return true, err == nil
+	}},
+	{IPType, Medium, func(v string, _ time.Time) (bool, bool) {
+		if strings.Count(v, ".") != 3 && !strings.Contains(v, ":") {
+			return false, false
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return false, false
+		}
+		// version strings are small-octet IPv4s: only a well-spread address counts
+		if a.Is4() {
+			b := a.As4()
+			return true, int(b[0])+int(b[1])+int(b[2])+int(b[3]) > 40
+		}
+		return true, true
+	}},
+	{MACType, Medium, func(v string, _ time.Time) (bool, bool) {
+		if len(v) != 17 && len(v) != 14 {
+			return false, false
+		}
+		_, err := net.ParseMAC(v)
+		return err == nil, err == nil
+	}},
+	{GPSType, Medium, func(v string, _ time.Time) (bool, bool) {
+		m := reLatLng.FindStringSubmatch(v)
+		if m == nil {
+			return false, false
+		}
+		a, _ := strconv.ParseFloat(m[1], 64)
+		b, _ := strconv.ParseFloat(m[3], 64)
+		inBox := func(lng, lat float64) bool { return lng >= 73.5 && lng <= 135.1 && lat >= 3.8 && lat <= 53.6 }
+		return true, (inBox(a, b) || inBox(b, a)) && len(m[2]) >= 2 && len(m[4]) >= 2
+	}},
+	{BirthType, HeaderOnly, func(v string, now time.Time) (bool, bool) {
+		m := reBirth.FindStringSubmatch(v)
+		if m == nil {
+			return false, false
+		}
+		y, _ := strconv.Atoi(m[1])
+		mo, _ := strconv.Atoi(m[2])
+		d, _ := strconv.Atoi(m[3])
+		t := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC)
+		return true, t.Day() == d && !t.After(now) && y >= 1900
+	}},
+	{GenderType, Weak, func(v string, _ time.Time) (bool, bool) { m := genders[strings.ToUpper(v)]; return m, m }},
+	{EthnicityType, Weak, func(v string, _ time.Time) (bool, bool) {
+		m := ethnicities[strings.TrimSuffix(v, "族")] && (strings.HasSuffix(v, "族") || utf8.RuneCountInString(v) >= 2)
+		return m, m
+	}},
+	{NameType, Weak, func(v string, _ time.Time) (bool, bool) {
+		if !reNameHan.MatchString(v) && !reNameDot.MatchString(v) {
+			return false, false
+		}
+		for _, s := range nameStop {
+			if strings.HasSuffix(v, s) {
+				return true, false
+			}
+		}
+		for _, c := range compoundSurnames {
+			if strings.HasPrefix(v, c) && utf8.RuneCountInString(v) >= 3 {
+				return true, true
+			}
+		}
+		first, _ := utf8.DecodeRuneInString(v)
+		return true, surnames[string(first)]
+	}},
+	{AddressType, Weak, func(v string, _ time.Time) (bool, bool) {
+		if utf8.RuneCountInString(v) < 6 {
+			return false, false
+		}
+		prefix := false
+		for _, p := range provinceNames {
+			if strings.HasPrefix(v, p) {
+				prefix = true
+				break
+			}
+		}
+		markers := 0
+		for _, m := range addressMarkers {
+			if strings.Contains(v, m) {
+				markers++
+			}
+		}
+		admin := strings.ContainsAny(v, "省市区县旗镇乡")
+		return prefix || admin, (prefix || admin) && markers >= 1
+	}},
+	{CredentialTyp, HeaderOnly, func(v string, _ time.Time) (bool, bool) {
+		m := reJWT.MatchString(v) || reBcrypt.MatchString(v) || reAK.MatchString(v)
+		return true, m || len(v) >= 6
+	}},
+	{MaskedType, Medium, func(v string, _ time.Time) (bool, bool) { m := reMasked.MatchString(v); return m, m }},
+	{DamagedType, Medium, func(v string, _ time.Time) (bool, bool) { m := reExcelSci.MatchString(v); return m, m }},
+}
+
+func validID(v string, now time.Time) bool {
+	_, ok := IDCard(v, now, true)
+	return ok
+}
+
+// stripPhone removes separators and a +86/0086/86 country code before an 11-digit mobile.
+func stripPhone(v string) string {
+	v = strings.NewReplacer(" ", "", "-", "").Replace(v)
+	for _, p := range []string{"+86", "0086", "86"} {
+		if rest, ok := strings.CutPrefix(v, p); ok && len(rest) == 11 {
+			return rest
+		}
+	}
+	return v
+}
+
+// placeholders are values that mean "empty".
+var placeholders = set("", "-", "--", "/", "无", "空", "未知", "不详", "NULL", "null", "N/A", "NA", "n/a", "None", "none")
+
+// Normalize returns the form detectors match (digest §4.1): NFKC (full-width to ASCII),
+// zero-width characters removed, spreadsheet artefacts stripped, trimmed, an 18-digit
+// ID's trailing x upper-cased; "" for placeholders.
+func Normalize(v string) string {
+	if len(v) > MaxCell {
+		v = v[:MaxCell]
+	}
+	v = norm.NFKC.String(v)
+	v = strings.Map(func(r rune) rune {
+		switch r {
+		case '\u200b', '\u200c', '\u200d', '\ufeff':
+			return -1
+		}
+		return r
+	}, v)
+	v = strings.TrimSpace(v)
+	if inner, ok := strings.CutPrefix(v, `="`); ok && strings.HasSuffix(inner, `"`) {
+		v = strings.TrimSuffix(inner, `"`)
+	}
+	v = strings.TrimLeft(v, "'\t")
+	if len(v) == 18 && (v[17] == 'x') {
+		v = v[:17] + "X"
+	}
+	if placeholders[v] || strings.Trim(v, "0") == "" {
+		return ""
+	}
+	return v
+}
+
+// MaxCell is how much of a cell the detectors look at (longer cells are free text).
+const MaxCell = 256
