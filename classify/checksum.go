@@ -38,11 +38,23 @@ func IDCard(v string, now time.Time, pr bool) (time.Time, bool) {
 	if !idProvinces[v[:2]] && !(pr && v[0] == '9') {
 		return time.Time{}, false
 	}
-	birth, err := time.Parse("20060102", v[6:14])
-	if err != nil || birth.Year() < 1880 || birth.After(now) {
+	birth, ok := date8(v[6:14])
+	if !ok || birth.Year() < 1880 || birth.After(now) {
 		return time.Time{}, false
 	}
 	return birth, mod112(v[:17]) == v[17]
+}
+
+// date8 reads YYYYMMDD digits as a real calendar date.
+func date8(s string) (time.Time, bool) {
+	y := int(s[0]-'0')*1000 + int(s[1]-'0')*100 + int(s[2]-'0')*10 + int(s[3]-'0')
+	m := int(s[4]-'0')*10 + int(s[5]-'0')
+	d := int(s[6]-'0')*10 + int(s[7]-'0')
+	if m < 1 || m > 12 || d < 1 || d > 31 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	return t, t.Day() == d
 }
 
 // UpgradeID15 turns a pre-1999 15-digit ID into its 18-digit form ("" if it cannot be one).
@@ -51,7 +63,7 @@ func UpgradeID15(v string) string {
 		return ""
 	}
 	body := v[:6] + "19" + v[6:]
-	if _, err := time.Parse("20060102", body[6:14]); err != nil {
+	if _, ok := date8(body[6:14]); !ok {
 		return ""
 	}
 	return body + string(mod112(body))
@@ -181,10 +193,12 @@ var vinValues = map[byte]int{'A': 1, 'B': 2, 'C': 3, 'D': 4, 'E': 5, 'F': 6, 'G'
 var twCodes = map[byte]int{'A': 10, 'B': 11, 'C': 12, 'D': 13, 'E': 14, 'F': 15, 'G': 16, 'H': 17, 'I': 34, 'J': 18, 'K': 19, 'L': 20, 'M': 21,
 	'N': 22, 'O': 35, 'P': 23, 'Q': 24, 'R': 25, 'S': 26, 'T': 27, 'U': 28, 'V': 29, 'W': 32, 'X': 30, 'Y': 31, 'Z': 33}
 
+var dropParens = strings.NewReplacer("(", "", ")", "")
+
 // HKID reports whether a Hong Kong identity card number (one or two letters, six digits,
 // check in optional parentheses) is valid.
 func HKID(v string) bool {
-	v = strings.NewReplacer("(", "", ")", "").Replace(v)
+	v = dropParens.Replace(v)
 	if len(v) == 8 {
 		v = " " + v
 	}

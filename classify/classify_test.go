@@ -45,9 +45,9 @@ func TestColumns(t *testing.T) {
 		want   []Type
 	}{
 		{"身份证号", repeat(200, ids...), []Type{IDCardType}},
-		{"col_07", repeat(200, ids...), []Type{IDCardType}},                                    // no header needed
+		{"col_07", repeat(200, ids...), []Type{IDCardType}},                                      // no header needed
 		{"col_07", repeat(200, "１１０１０５１９４９１２３１００２ｘ", "'310104198504121237"), []Type{IDCardType}}, // full-width, Excel quote
-		{"备注", randomDigits(200, 18), nil},                                                     // random 18 digits: 1 in 11 pass MOD 11-2
+		{"备注", randomDigits(200, 18), nil},                                                       // random 18 digits: 1 in 11 pass MOD 11-2
 		{"order_no", randomDigits(200, 19), nil},
 		{"sjh", repeat(200, "13912345678", "19912345678", "+86 139-1234-5678", "18612345678", "15012345678"), []Type{MobileType}},
 		{"银行卡号", repeat(200, "6228484848240124626", "6217001470331026490", "6225882687914348", "6222021234567894"), []Type{BankCardType}},

@@ -65,9 +65,11 @@ var grades = map[Type]struct {
 func Classify(name string, values []string, now time.Time) Column {
 	col := Column{Name: name, Sampled: len(values), Grade: 1}
 	norm := make([]string, 0, len(values))
+	shapes := make([]shape, 0, len(values))
 	for _, v := range values {
 		if n := Normalize(v); n != "" {
 			norm = append(norm, n)
+			shapes = append(shapes, shapeOf(n))
 		}
 	}
 	n := len(norm)
@@ -75,10 +77,24 @@ func Classify(name string, values []string, now time.Time) Column {
 	if n == 0 {
 		return col
 	}
+	priors := map[Type]float64{}
+	anyPrior := 0.0
+	for t := range hints {
+		priors[t] = HeaderPrior(name, t)
+		if t != CredentialTyp {
+			anyPrior = max(anyPrior, priors[t])
+		}
+	}
 	for _, d := range detectors {
+		if (d.typ == CredentialTyp || d.strength == HeaderOnly) && priors[d.typ] < 0.5 {
+			continue // cannot be decided without its header
+		}
 		m, v := 0, 0
 		var validValues []string
-		for _, x := range norm {
+		for i, x := range norm {
+			if !candidate(d.typ, &shapes[i]) {
+				continue
+			}
 			match, valid := d.test(x, now)
 			if match {
 				m++
@@ -90,9 +106,9 @@ func Classify(name string, values []string, now time.Time) Column {
 				}
 			}
 		}
-		h := HeaderPrior(name, d.typ)
+		h := priors[d.typ]
 		if d.typ == MaskedType || d.typ == DamagedType {
-			h = maxPrior(name)
+			h = anyPrior // masked and damaged values take their meaning from the header
 		}
 		if m == 0 && !(d.typ == CredentialTyp && h >= 0.5) {
 			continue
@@ -184,18 +200,6 @@ func share(values []string, pred func(string) bool) float64 {
 		}
 	}
 	return float64(k) / float64(len(values))
-}
-
-// maxPrior is the strongest prior of any PI type for a header (masked and damaged
-// values take their meaning from it).
-func maxPrior(name string) float64 {
-	best := 0.0
-	for t := range hints {
-		if t != CredentialTyp {
-			best = max(best, HeaderPrior(name, t))
-		}
-	}
-	return best
 }
 
 // decide applies the column thresholds of a detector's strength and says why.

@@ -71,8 +71,6 @@ type detector struct {
 }
 
 var (
-	reMobile   = regexp.MustCompile(`^1(?:3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])\d{8}$`)
-	reMobileL  = regexp.MustCompile(`^1[3-9]\d{9}$`)
 	reLandline = regexp.MustCompile(`^(?:\(?0(?:10|2\d|[3-9]\d{2})\)?[- ]?)?[2-9]\d{6,7}(?:-\d{1,6})?$`)
 	reLandArea = regexp.MustCompile(`^\(?0(?:10|2\d|[3-9]\d{2})\)?[- ]?[2-9]\d{6,7}(?:-\d{1,6})?$`)
 	reService  = regexp.MustCompile(`^[48]00-?\d{3}-?\d{4}$`)
@@ -92,6 +90,16 @@ var (
 	reBcrypt   = regexp.MustCompile(`^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$`)
 	reAK       = regexp.MustCompile(`^LTAI[0-9A-Za-z]{12,20}$`)
 )
+
+// mobileSegments are the allocated second and third digits of mainland mobiles
+// (13x, 145–149, 150–153/155–159, 162/165–167, 170–178, 18x, 190–193/195–199).
+var mobileSegments = func() map[string]bool {
+	m := map[string]bool{}
+	for _, p := range strings.Fields("30 31 32 33 34 35 36 37 38 39 45 46 47 48 49 50 51 52 53 55 56 57 58 59 62 65 66 67 70 71 72 73 74 75 76 77 78 80 81 82 83 84 85 86 87 88 89 90 91 92 93 95 96 97 98 99") {
+		m[p] = true
+	}
+	return m
+}()
 
 var genders = set("男", "女", "男性", "女性", "M", "F", "MALE", "FEMALE")
 
@@ -148,7 +156,10 @@ var detectors = []detector{
 	{RegNoType, HeaderOnly, func(v string, _ time.Time) (bool, bool) { return len(v) == 15 && digits(v), RegNo15(v) }},
 	{MobileType, Medium, func(v string, _ time.Time) (bool, bool) {
 		v = stripPhone(v)
-		return reMobileL.MatchString(v), reMobile.MatchString(v)
+		if len(v) != 11 || v[0] != '1' || v[1] < '3' || !digits(v) {
+			return false, false
+		}
+		return true, mobileSegments[v[1:3]]
 	}},
 	{LandlineType, Medium, func(v string, _ time.Time) (bool, bool) {
 		if reService.MatchString(v) {
@@ -157,7 +168,7 @@ var detectors = []detector{
 		return reLandline.MatchString(v), reLandArea.MatchString(v)
 	}},
 	{BankCardType, Strong, func(v string, _ time.Time) (bool, bool) {
-		v = strings.NewReplacer(" ", "", "-", "").Replace(v)
+		v = dropSpaceDash.Replace(v)
 		if len(v) < 16 || len(v) > 19 || !digits(v) || v[0] == '0' {
 			return false, false
 		}
@@ -171,7 +182,7 @@ var detectors = []detector{
 		return len(v) == 10 && v[0] >= 'A' && v[0] <= 'Z' && digits(v[1:]) && strings.ContainsRune("1289", rune(v[1])), TaiwanID(v)
 	}},
 	{PlateType, Medium, func(v string, _ time.Time) (bool, bool) {
-		v = strings.NewReplacer("·", "", "•", "", " ", "").Replace(v)
+		v = dropDots.Replace(v)
 		m := rePlate.MatchString(v)
 		return m, m
 	}},
@@ -281,9 +292,14 @@ func validID(v string, now time.Time) bool {
 	return ok
 }
 
+var (
+	dropSpaceDash = strings.NewReplacer(" ", "", "-", "")
+	dropDots      = strings.NewReplacer("·", "", "•", "", " ", "")
+)
+
 // stripPhone removes separators and a +86/0086/86 country code before an 11-digit mobile.
 func stripPhone(v string) string {
-	v = strings.NewReplacer(" ", "", "-", "").Replace(v)
+	v = dropSpaceDash.Replace(v)
 	for _, p := range []string{"+86", "0086", "86"} {
 		if rest, ok := strings.CutPrefix(v, p); ok && len(rest) == 11 {
 			return rest
@@ -302,14 +318,20 @@ func Normalize(v string) string {
 	if len(v) > MaxCell {
 		v = v[:MaxCell]
 	}
-	v = norm.NFKC.String(v)
-	v = strings.Map(func(r rune) rune {
-		switch r {
-		case '\u200b', '\u200c', '\u200d', '\ufeff':
-			return -1
+	if !ascii(v) { // ASCII is already in NFKC and has no zero-width characters
+		if !norm.NFKC.IsNormalString(v) {
+			v = norm.NFKC.String(v)
 		}
-		return r
-	}, v)
+		if strings.ContainsAny(v, "\u200b\u200c\u200d\ufeff") {
+			v = strings.Map(func(r rune) rune {
+				switch r {
+				case '\u200b', '\u200c', '\u200d', '\ufeff':
+					return -1
+				}
+				return r
+			}, v)
+		}
+	}
 	v = strings.TrimSpace(v)
 	if inner, ok := strings.CutPrefix(v, `="`); ok && strings.HasSuffix(inner, `"`) {
 		v = strings.TrimSuffix(inner, `"`)
@@ -326,3 +348,106 @@ func Normalize(v string) string {
 
 // MaxCell is how much of a cell the detectors look at (longer cells are free text).
 const MaxCell = 256
+
+// shape is what cheap checks learn of a value once, so that detectors whose format it
+// cannot have are skipped (most values fit one or two).
+type shape struct {
+	bytes, runes, digits, upper, lower int
+	han, at, star, ascii, sep, dash    bool
+	dots, colons                       int
+	first                              byte
+}
+
+func shapeOf(v string) shape {
+	s := shape{bytes: len(v), ascii: true}
+	if v != "" {
+		s.first = v[0]
+	}
+	for _, r := range v {
+		s.runes++
+		switch {
+		case r >= '0' && r <= '9':
+			s.digits++
+		case r >= 'A' && r <= 'Z':
+			s.upper++
+		case r >= 'a' && r <= 'z':
+			s.lower++
+		case r == '.':
+			s.dots++
+		case r == ':':
+			s.colons++
+		case r == '@':
+			s.at = true
+		case r == '*' || r == '＊':
+			s.star = true
+		case r == ',' || r == ' ' || r == '，':
+			s.sep = true
+		case r == '-':
+			s.dash = true
+		case r >= 0x4e00:
+			s.han = true
+		}
+		if r >= 0x80 {
+			s.ascii = false
+		}
+	}
+	return s
+}
+
+// candidate reports whether a value of shape s can match detector t at all.
+func candidate(t Type, s *shape) bool {
+	switch t {
+	case IDCardType:
+		return (s.bytes == 15 || s.bytes == 18) && s.digits >= 15
+	case USCCType:
+		return s.bytes == 18 && s.ascii && s.digits < 18
+	case OrgCodeType:
+		return s.bytes == 10 && s.ascii
+	case RegNoType, IMEIType:
+		return s.bytes == 15 && s.digits == 15
+	case MobileType:
+		return s.ascii && s.digits >= 11 && s.bytes <= 17 && s.upper+s.lower == 0
+	case LandlineType:
+		return s.ascii && s.digits >= 7 && s.bytes <= 20 && s.upper+s.lower == 0 && (s.digits <= 12 || s.dash) && !(s.bytes == 11 && s.digits == 11 && s.first == '1')
+	case BankCardType:
+		return s.ascii && s.digits >= 16 && s.bytes <= 23 && s.upper+s.lower == 0
+	case PassportType, PermitType, HKIDType, TWIDType:
+		return s.ascii && s.bytes >= 8 && s.bytes <= 12 && s.upper >= 1 && s.digits >= 6
+	case PlateType:
+		return s.han && s.runes >= 7 && s.runes <= 9
+	case VINType:
+		return s.bytes == 17 && s.ascii && s.lower == 0
+	case EmailType:
+		return s.at
+	case IPType:
+		return s.ascii && (s.dots == 3 || s.colons >= 2)
+	case MACType:
+		return s.ascii && (s.bytes == 14 || s.bytes == 17)
+	case GPSType:
+		return s.ascii && s.dots >= 2 && s.sep || s.dots >= 2 && !s.ascii && s.sep
+	case BirthType:
+		return s.digits >= 6 && s.runes <= 12
+	case GenderType:
+		return s.runes <= 6
+	case EthnicityType:
+		return s.han && s.runes <= 5
+	case NameType:
+		return s.han && s.runes >= 2 && s.runes <= 9
+	case AddressType:
+		return s.han && s.runes >= 6
+	case MaskedType:
+		return s.star
+	case DamagedType:
+		return s.dots == 1 && s.bytes <= 20 && (s.upper == 1 || s.lower == 1)
+	}
+	return true
+}
+
+func ascii(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
