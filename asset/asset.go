@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/classify"
 	"github.com/dxexchange/dx/engine"
 )
 
@@ -57,8 +58,11 @@ type Version struct {
 	Size           int64           `json:"size"`
 	RowCount       int64           `json:"row_count"`
 	Columns        []engine.Column `json:"columns"`
-	Sample         [][]string      `json:"sample"`
+	Sample         [][]string      `json:"sample"` // masked where a column holds personal data
 	Warnings       []string        `json:"warnings,omitempty"`
+	// Classification is the grade proposed for this version (GB/T 43697, PIPL) with
+	// each column's findings and reasons.
+	Classification *classify.Proposal `json:"classification,omitempty"`
 	CreatedAt      time.Time       `json:"created_at"`
 	CreatedBy      string          `json:"created_by"`
 }

@@ -180,6 +180,10 @@ func (s *Service) convert(ctx context.Context, req Register, path string, isUTF8
 	}
 	v.RowCount, v.Columns, v.Sample = desc.RowCount, desc.Columns, desc.Sample
 	s.lap("engine", &start)
+	if err := s.classifyFile(ctx, dst.Name(), &v, s.now()); err != nil {
+		return v, err
+	}
+	s.lap("classify", &start)
 	if v.Digest, v.Size, err = s.Blobs.Put(dst.Name()); err != nil {
 		return v, err
 	}

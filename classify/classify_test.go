@@ -135,3 +135,24 @@ func TestHostileCells(t *testing.T) {
 		Classify(fmt.Sprintf("c%d", i), repeat(30, "x"), now)
 	}
 }
+
+func TestMasks(t *testing.T) {
+	for _, c := range []struct {
+		t        Type
+		in, want string
+	}{
+		{IDCardType, "110105194912311234", "110***********1234"}, {MobileType, "13812345678", "138****5678"},
+		{BankCardType, "6222021234567894", "622202******7894"}, {NameType, "张三", "张*"}, {NameType, "欧阳娜娜", "欧阳**"},
+		{AddressType, "北京市海淀区中关村大街1号", "北京市海淀区********"}, {EmailType, "zhang.san@example.com", "z***@example.com"},
+		{PlateType, "苏D12340", "苏D****0"}, {IPType, "192.0.2.10", "192.0.2.*"}, {CredentialTyp, "hunter2", "******"},
+	} {
+		if got := Mask(c.t, c.in); got != c.want {
+			t.Errorf("Mask(%s, %s) = %s, want %s", c.t, c.in, got, c.want)
+		}
+	}
+	cols := []Column{Classify("姓名", repeat(40, "张三", "李四"), now), Classify("金额", repeat(40, "12.5"), now)}
+	rows := MaskRows(cols, [][]string{{"张三", "12.5"}})
+	if rows[0][0] != "张*" || rows[0][1] != "12.5" {
+		t.Fatalf("MaskRows: %v", rows)
+	}
+}

@@ -57,4 +57,8 @@ type Engine interface {
 	// (FormatCSV or FormatParquet). CSV text cells that a spreadsheet would run as a
 	// formula (starting with = + - @, tab or carriage return) are prefixed with a quote.
 	Export(ctx context.Context, src, dst, format string) error
+	// Sample returns up to n rows of the Parquet file at src, drawn uniformly over the
+	// whole file (a seeded reservoir sample, so the same file gives the same rows), with
+	// every value as text ("" for NULL), column by column.
+	Sample(ctx context.Context, src string, n int) (Columns []string, values [][]string, err error)
 }

@@ -644,8 +644,26 @@ func showAsset(tw *tabwriter.Writer, a asset.Asset, v asset.Version) {
 	for _, col := range v.Columns {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", col.Name, col.Type, col.NullCount, col.Distinct, col.Min, col.Max)
 	}
+	if p := v.Classification; p != nil {
+		var flags []string
+		for _, f := range []struct {
+			on   bool
+			text string
+		}{{p.Sensitive, "敏感个人信息 sensitive PI"}, {p.Minors, "未成年人 minors"}, {p.ImportantCandidate, "重要数据候选 important-data candidate"},
+			{p.Credentials, "含口令密钥 credentials"}, {p.Review, "需复核 needs review"}} {
+			if f.on {
+				flags = append(flags, f.text)
+			}
+		}
+		fmt.Fprintf(tw, "\n分级建议 Proposed grade\t%d级 level %d %s\n", p.Level, p.Level, strings.Join(flags, ", "))
+		for _, c := range p.Columns {
+			for _, f := range c.Findings {
+				fmt.Fprintf(tw, "  %s\t%s（%d级, %.0f%%）%s\n", c.Name, f.Type, f.Grade, 100*f.Confidence, f.Reason)
+			}
+		}
+	}
 	if len(v.Sample) > 0 {
-		fmt.Fprintln(tw, "\n样例 SAMPLE")
+		fmt.Fprintln(tw, "\n样例 SAMPLE（个人信息已遮盖 / personal data masked）")
 		var names []string
 		for _, col := range v.Columns {
 			names = append(names, col.Name)

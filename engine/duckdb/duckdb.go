@@ -509,3 +509,37 @@ func findCSVError(src engine.Source) error {
 		}
 	}
 }
+
+// Sample draws a seeded reservoir sample of up to n rows of a Parquet file, as text,
+// column by column.
+func (e *Engine) Sample(ctx context.Context, src string, n int) (names []string, values [][]string, err error) {
+	defer dx.WrapOp(&err, "duckdb.Sample")
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, fmt.Sprintf("SELECT COLUMNS(*)::VARCHAR FROM read_parquet(%s) USING SAMPLE reservoir(%d ROWS) REPEATABLE (7)", literal(src), n))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	if names, err = rows.Columns(); err != nil {
+		return nil, nil, err
+	}
+	values = make([][]string, len(names))
+	cells := make([]sql.NullString, len(names))
+	ptrs := make([]any, len(names))
+	for i := range cells {
+		ptrs[i] = &cells[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, nil, err
+		}
+		for i, c := range cells {
+			values[i] = append(values[i], c.String)
+		}
+	}
+	return names, values, rows.Err()
+}

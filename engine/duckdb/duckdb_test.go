@@ -128,3 +128,44 @@ func TestExportNeutralisesFormulas(t *testing.T) {
 		t.Fatalf("xlsx export: %v", err)
 	}
 }
+
+// TestSampleIsUniformAndRepeatable: the sample reaches rows far into the file, NULLs come
+// back as "", and the same file gives the same sample.
+func TestSampleIsUniformAndRepeatable(t *testing.T) {
+	e := open(t)
+	var b strings.Builder
+	b.WriteString("id,name\n")
+	for i := range 100000 {
+		if i%10 == 0 {
+			fmt.Fprintf(&b, "%d,\n", i)
+		} else {
+			fmt.Fprintf(&b, "%d,n%d\n", i, i)
+		}
+	}
+	dst := filepath.Join(t.TempDir(), "o.parquet")
+	if _, err := e.Ingest(context.Background(), engine.Source{Path: write(t, "in.csv", b.String()), Format: engine.FormatCSV}, dst, 1); err != nil {
+		t.Fatal(err)
+	}
+	names, values, err := e.Sample(context.Background(), dst, 1000)
+	if err != nil || len(names) != 2 || names[1] != "name" || len(values[0]) != 1000 {
+		t.Fatalf("sample: %v %d %v", names, len(values[0]), err)
+	}
+	late, empty := 0, 0
+	for i, id := range values[0] {
+		var n int
+		fmt.Sscan(id, &n)
+		if n >= 50000 {
+			late++
+		}
+		if values[1][i] == "" {
+			empty++
+		}
+	}
+	if late < 400 || late > 600 || empty == 0 {
+		t.Fatalf("not uniform: %d of 1000 from the second half, %d empty", late, empty)
+	}
+	_, again, _ := e.Sample(context.Background(), dst, 1000)
+	if strings.Join(again[0], ",") != strings.Join(values[0], ",") {
+		t.Fatal("the sample is not repeatable")
+	}
+}

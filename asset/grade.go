@@ -1,0 +1,46 @@
+package asset
+
+import (
+	"context"
+	"time"
+
+	"github.com/dxexchange/dx/classify"
+	"github.com/dxexchange/dx/engine"
+)
+
+// ClassifySample is how many rows classification reads from a version (a uniform sample).
+const ClassifySample = 10_000
+
+// classifyFile samples the version's Parquet file and proposes its grade; the sample
+// rows the asset page shows are masked where a column holds personal data.
+func (s *Service) classifyFile(ctx context.Context, path string, v *Version, now time.Time) error {
+	names, values, err := s.Engine.Sample(ctx, path, ClassifySample)
+	if err != nil {
+		return err
+	}
+	cols := make([]classify.Column, len(names))
+	for i, name := range names {
+		cols[i] = classify.Classify(name, values[i], now)
+	}
+	p := classify.Propose(cols, v.RowCount)
+	v.Classification = &p
+	v.Sample = classify.MaskRows(cols, v.Sample)
+	// Column statistics would show raw values too: mask them the same way.
+	masked := classify.MaskRows(cols, [][]string{columnStat(v.Columns, true), columnStat(v.Columns, false)})
+	for i := range v.Columns {
+		v.Columns[i].Min, v.Columns[i].Max = masked[0][i], masked[1][i]
+	}
+	return nil
+}
+
+func columnStat(cols []engine.Column, min bool) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		if min {
+			out[i] = c.Min
+		} else {
+			out[i] = c.Max
+		}
+	}
+	return out
+}

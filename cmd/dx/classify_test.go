@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/dxexchange/dx/asset"
+	"github.com/dxexchange/dx/classify"
+)
+
+// TestRegistrationClassifies registers a file of customer records as a new user would:
+// the version shows which columns hold what and why, the proposed grade (4级: one
+// customer is a minor), and a sample and column statistics with personal data masked.
+func TestRegistrationClassifies(t *testing.T) {
+	te := startExchange(t, nil)
+	prov, _ := te.org(t, "零售公司", "provider")
+	var b strings.Builder
+	b.WriteString("姓名,身份证号,手机号,地址,消费金额\n")
+	names := []string{"张三", "李小明", "王芳", "欧阳娜娜", "陈建国"}
+	ids := []string{"11010519491231002X", "440524188001010014", "310104198504121237", "510107197706010019", "110105201512313603"}
+	for i := range 200 {
+		fmt.Fprintf(&b, "%s,%s,1%d%08d,浙江省杭州市西湖区文三路%d号,%d.%02d\n", names[i%5], ids[i%5], []int{39, 86, 50, 88, 99}[i%5], 12345678+i*7919, i+1, i*3, i%100)
+	}
+	res, err := prov.Register(context.Background(), asset.Register{Name: "customers", FileName: "customers.csv",
+		Meta: asset.Meta{Title: asset.Text{Zh: "客户档案"}, Industry: "F"}}, strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Version.Classification
+	if p == nil {
+		t.Fatal("no classification")
+	}
+	found := map[string]classify.Type{}
+	for _, c := range p.Columns {
+		for _, f := range c.Findings {
+			found[c.Name] = f.Type
+			if f.Reason == "" {
+				t.Errorf("%s: a finding without a reason", c.Name)
+			}
+		}
+	}
+	want := map[string]classify.Type{"姓名": classify.NameType, "身份证号": classify.IDCardType, "手机号": classify.MobileType, "地址": classify.AddressType}
+	for col, typ := range want {
+		if found[col] != typ {
+			t.Errorf("column %s: found %q, want %s (%+v)", col, found[col], typ, p.Columns)
+		}
+	}
+	if _, ok := found["消费金额"]; ok {
+		t.Errorf("amounts classified as %s", found["消费金额"])
+	}
+	if p.Level != 4 || !p.Minors || !p.Sensitive {
+		t.Fatalf("proposal: level %d minors %v sensitive %v\n%v", p.Level, p.Minors, p.Sensitive, p.Reasons)
+	}
+	page := mustJSON(res.Version.Sample) + mustJSON(res.Version.Columns)
+	for _, raw := range append(append([]string{}, ids...), "文三路1号") {
+		if strings.Contains(page, raw) {
+			t.Fatalf("the asset page shows %s unmasked: %s", raw, page)
+		}
+	}
+	if !strings.Contains(page, "***") {
+		t.Fatalf("no masked values on the page: %s", page)
+	}
+	// The CLI shows it.
+	out, errOut, code := dxCLI(t, te.url, prov.Token, "asset", "show", res.Asset.ID)
+	if code != 0 || !strings.Contains(out, "分级建议 Proposed grade") || !strings.Contains(out, "4级") || !strings.Contains(out, "id_card") || strings.Contains(out, ids[2]) {
+		t.Fatalf("asset show: %d %s\n%s", code, errOut, out)
+	}
+}
