@@ -63,8 +63,8 @@ type Version struct {
 	// Classification is the grade proposed for this version (GB/T 43697, PIPL) with
 	// each column's findings and reasons.
 	Classification *classify.Proposal `json:"classification,omitempty"`
-	CreatedAt      time.Time       `json:"created_at"`
-	CreatedBy      string          `json:"created_by"`
+	CreatedAt      time.Time          `json:"created_at"`
+	CreatedBy      string             `json:"created_by"`
 }
 
 // Search is an asset's full-text document, as textsearch terms.
