@@ -213,11 +213,14 @@ func (s *Service) Fetch(ctx context.Context, assetID string, n int, format, purp
 	if format == "" {
 		format = "csv"
 	}
-	f, err = s.Assets.Rendition(ctx, v, format)
+	f, masked, err := s.Assets.Egress(ctx, v, format, basis == "owner")
 	if err != nil {
+		if dx.ErrorCode(err) == dx.EForbidden {
+			s.Store.RecordEvents(ctx, []dx.Event{dx.NewEvent(s.now(), p, "asset.download.refused", v.ID, map[string]any{"asset": a.ID, "basis": basis, "code": dx.ErrorDetails(err)["code"]})})
+		}
 		return nil, v, err
 	}
-	ev := dx.NewEvent(s.now(), p, "asset.download", v.ID, map[string]any{"asset": a.ID, "version": v.Number, "format": format, "basis": basis})
+	ev := dx.NewEvent(s.now(), p, "asset.download", v.ID, map[string]any{"asset": a.ID, "version": v.Number, "format": format, "basis": basis, "masked": masked})
 	if err := s.Store.RecordEvents(ctx, []dx.Event{ev}); err != nil {
 		f.Close()
 		return nil, v, err

@@ -285,7 +285,7 @@ func (a *API) transferData(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f, err := a.Assets.Rendition(r.Context(), v, format)
+	f, _, err := a.Assets.Egress(r.Context(), v, format, t.ConsumerID == t.ProviderID)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/blob"
+	"github.com/dxexchange/dx/classify"
 	"github.com/dxexchange/dx/engine"
 	"github.com/dxexchange/dx/textsearch"
 )
@@ -281,13 +282,52 @@ func (s *Service) Update(ctx context.Context, id string, m Meta, r *Rights) (a A
 // export on first use. It does not authorise: the caller (access) does.
 func (s *Service) Rendition(ctx context.Context, v Version, format string) (f blob.File, err error) {
 	defer dx.WrapOp(&err, "asset.Rendition")
-	if format == engine.FormatParquet || format == "" {
+	return s.rendition(ctx, v, format, nil)
+}
+
+// Egress returns version v's data as it may leave for someone other than its owner
+// (toOwner false), and whether it was masked: data holding credentials and
+// important-data candidates do not leave (a 重要数据 candidate waits for the operator's
+// review); columns holding personal data are masked as on the asset page. The owner
+// gets the data as stored.
+func (s *Service) Egress(ctx context.Context, v Version, format string, toOwner bool) (blob.File, bool, error) {
+	if toOwner || v.Classification == nil {
+		f, err := s.rendition(ctx, v, format, nil)
+		return f, false, err
+	}
+	p := v.Classification
+	switch {
+	case p.Credentials:
+		return nil, false, &dx.Error{Code: dx.EForbidden, Details: map[string]any{"code": "credentials"},
+			Message: "含口令或密钥的数据不得流出 / data holding credentials never leaves the exchange"}
+	case p.ImportantCandidate:
+		return nil, false, &dx.Error{Code: dx.EForbidden, Details: map[string]any{"code": "important-data-review"},
+			Message: "重要数据候选：须经运营方审核批准后方可流出 / an important-data candidate leaves only after the operator's review and approval"}
+	}
+	masks := map[string]engine.Mask{}
+	for col, t := range classify.ColumnMasks(p.Columns) {
+		kind, first, last := classify.MaskSpec(t)
+		masks[col] = engine.Mask{Kind: kind, First: first, Last: last}
+	}
+	f, err := s.rendition(ctx, v, format, masks)
+	return f, len(masks) > 0, err
+}
+
+func (s *Service) rendition(ctx context.Context, v Version, format string, masks map[string]engine.Mask) (f blob.File, err error) {
+	if format == "" {
+		format = engine.FormatParquet
+	}
+	if format == engine.FormatParquet && len(masks) == 0 {
 		return s.Blobs.Open(v.Digest)
 	}
-	if format != engine.FormatCSV {
+	if format != engine.FormatCSV && format != engine.FormatParquet {
 		return nil, dx.Errorf(dx.EInvalid, "不支持的下载格式 %q / unsupported download format %q (want csv or parquet)", format, format)
 	}
-	if d, err := s.Store.Rendition(ctx, v.ID, format); err == nil {
+	key := format
+	if len(masks) > 0 {
+		key += "+masked"
+	}
+	if d, err := s.Store.Rendition(ctx, v.ID, key); err == nil {
 		if f, err := s.Blobs.Open(d); err == nil {
 			return f, nil
 		}
@@ -305,14 +345,19 @@ func (s *Service) Rendition(ctx context.Context, v Version, format string) (f bl
 	tmp.Close()
 	os.Remove(tmp.Name())
 	defer os.Remove(tmp.Name())
-	if err := s.Engine.Export(ctx, src, tmp.Name(), format); err != nil {
+	if len(masks) > 0 {
+		err = s.Engine.ExportMasked(ctx, src, tmp.Name(), format, masks)
+	} else {
+		err = s.Engine.Export(ctx, src, tmp.Name(), format)
+	}
+	if err != nil {
 		return nil, err
 	}
 	d, _, err := s.Blobs.Put(tmp.Name())
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Store.SaveRendition(ctx, v.ID, format, d); err != nil {
+	if err := s.Store.SaveRendition(ctx, v.ID, key, d); err != nil {
 		return nil, err
 	}
 	return s.Blobs.Open(d)

@@ -57,8 +57,28 @@ type Engine interface {
 	// (FormatCSV or FormatParquet). CSV text cells that a spreadsheet would run as a
 	// formula (starting with = + - @, tab or carriage return) are prefixed with a quote.
 	Export(ctx context.Context, src, dst, format string) error
+	// ExportMasked is Export with the named columns masked as they leave (every other
+	// column as it is).
+	ExportMasked(ctx context.Context, src, dst, format string, masks map[string]Mask) error
 	// Sample returns up to n rows of the Parquet file at src, drawn uniformly over the
 	// whole file (a seeded reservoir sample, so the same file gives the same rows), with
 	// every value as text ("" for NULL), column by column.
 	Sample(ctx context.Context, src string, n int) (Columns []string, values [][]string, err error)
 }
+
+// Mask is how a column's values are masked at egress.
+type Mask struct {
+	Kind  string // MaskKeep, MaskName, MaskAddress, MaskEmail, MaskIP or MaskHide
+	First int    // MaskKeep: characters kept at the start
+	Last  int    // MaskKeep: characters kept at the end
+}
+
+// The mask kinds.
+const (
+	MaskKeep    = "keep"    // first and last characters kept, the rest '*'
+	MaskName    = "name"    // the surname kept (compound surnames whole)
+	MaskAddress = "address" // kept up to the district (区/县/旗/市), then ********
+	MaskEmail   = "email"   // the first character and the domain
+	MaskIP      = "ip"      // the last IPv4 octet hidden
+	MaskHide    = "hide"    // ******
+)

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/classify"
 )
@@ -61,6 +63,44 @@ func TestRegistrationClassifies(t *testing.T) {
 	}
 	if !strings.Contains(page, "***") {
 		t.Fatalf("no masked values on the page: %s", page)
+	}
+	// A consumer's download is masked; the provider's own is not.
+	cons, _ := te.org(t, "研究机构", "consumer")
+	g, err := cons.RequestAccess(context.Background(), res.Asset.ID, "客户画像研究")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prov.Decide(context.Background(), g.ID, "approved", ""); err != nil {
+		t.Fatal(err)
+	}
+	var got, own bytes.Buffer
+	if _, _, err := cons.Download(context.Background(), res.Asset.ID, 0, "csv", 0, &got); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := prov.Download(context.Background(), res.Asset.ID, 0, "csv", 0, &own); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(got.String(), ids[2]) || !strings.Contains(got.String(), "310***********1237") || !strings.Contains(got.String(), "张*") ||
+		!strings.Contains(got.String(), "浙江省杭州市西湖区********") || !strings.Contains(got.String(), ",0.00") && !strings.Contains(got.String(), ",0.0") {
+		t.Fatalf("the consumer's download is not masked as it should be:\n%s", got.String()[:min(400, got.Len())])
+	}
+	if !strings.Contains(own.String(), ids[2]) {
+		t.Fatal("the provider's own download is masked")
+	}
+	// Data holding credentials never leaves.
+	creds, err := prov.Register(context.Background(), asset.Register{Name: "accounts", FileName: "accounts.csv",
+		Meta: asset.Meta{Title: asset.Text{Zh: "账户"}, Industry: "F"}}, strings.NewReader("用户名,密码\n"+strings.Repeat("alice,hunter22\nbob,s3cr3t-pw\n", 20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !creds.Version.Classification.Credentials {
+		t.Fatalf("credentials not found: %+v", creds.Version.Classification)
+	}
+	g2, _ := cons.RequestAccess(context.Background(), creds.Asset.ID, "test")
+	prov.Decide(context.Background(), g2.ID, "approved", "")
+	_, _, err = cons.Download(context.Background(), creds.Asset.ID, 0, "csv", 0, &got)
+	if dx.ErrorCode(err) != dx.EForbidden || dx.ErrorDetails(err)["code"] != "credentials" {
+		t.Fatalf("a download of credentials: %v", err)
 	}
 	// The CLI shows it.
 	out, errOut, code := dxCLI(t, te.url, prov.Token, "asset", "show", res.Asset.ID)

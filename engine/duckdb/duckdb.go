@@ -427,6 +427,44 @@ func textRows(ctx context.Context, conn *sql.Conn, q string, n int) ([][]string,
 // as Parquet.
 func (e *Engine) Export(ctx context.Context, src, dst, format string) (err error) {
 	defer dx.WrapOp(&err, "duckdb.Export")
+	return e.export(ctx, src, dst, format, nil)
+}
+
+// ExportMasked exports with the named columns masked.
+func (e *Engine) ExportMasked(ctx context.Context, src, dst, format string, masks map[string]engine.Mask) (err error) {
+	defer dx.WrapOp(&err, "duckdb.ExportMasked")
+	return e.export(ctx, src, dst, format, masks)
+}
+
+// maskSQL is the SQL expression masking column id (as text) the way m says; it must
+// agree with classify.Mask.
+func maskSQL(id string, m engine.Mask) string {
+	v := "CAST(" + id + " AS VARCHAR)"
+	keep := func(first, last int) string {
+		return fmt.Sprintf("CASE WHEN length(%[1]s) <= %[2]d THEN repeat('*', length(%[1]s)) ELSE left(%[1]s, %[3]d) || repeat('*', length(%[1]s) - %[2]d) || right(%[1]s, %[4]d) END",
+			v, first+last, first, last)
+	}
+	var expr string
+	switch m.Kind {
+	case engine.MaskKeep:
+		expr = keep(m.First, m.Last)
+	case engine.MaskName:
+		expr = fmt.Sprintf("CASE WHEN left(%[1]s, 2) IN ('欧阳','司马','上官','诸葛','东方','皇甫','令狐','慕容','尉迟','长孙','宇文','司徒','夏侯','公孙','轩辕','澹台','端木','西门','南宫','独孤') "+
+			"THEN left(%[1]s, 2) || repeat('*', greatest(1, length(%[1]s) - 2)) ELSE %[2]s END", v, keep(1, 0))
+	case engine.MaskAddress:
+		expr = fmt.Sprintf("CASE WHEN regexp_matches(%[1]s, '[区县旗]') THEN regexp_extract(%[1]s, '^.*?[区县旗]') || '********' "+
+			"WHEN regexp_matches(%[1]s, '市') THEN regexp_extract(%[1]s, '^.*?市') || '********' ELSE %[2]s END", v, keep(3, 0))
+	case engine.MaskEmail:
+		expr = fmt.Sprintf("CASE WHEN strpos(%[1]s, '@') > 1 THEN left(%[1]s, 1) || '***' || substr(%[1]s, strpos(%[1]s, '@')) ELSE %[2]s END", v, keep(1, 1))
+	case engine.MaskIP:
+		expr = fmt.Sprintf(`CASE WHEN regexp_matches(%[1]s, '^\d+\.\d+\.\d+\.\d+$') THEN regexp_replace(%[1]s, '\.\d+$', '.*') ELSE %[2]s END`, v, keep(4, 0))
+	default: // hide
+		expr = "'******'"
+	}
+	return fmt.Sprintf("CASE WHEN %s IS NULL OR %s = '' THEN %s ELSE %s END AS %s", id, v, v, expr, id)
+}
+
+func (e *Engine) export(ctx context.Context, src, dst, format string, masks map[string]engine.Mask) (err error) {
 	conn, err := e.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -436,7 +474,13 @@ func (e *Engine) Export(ctx context.Context, src, dst, format string) (err error
 	var q string
 	switch format {
 	case engine.FormatParquet:
-		q = fmt.Sprintf("COPY (SELECT * FROM %s) TO %s (FORMAT parquet, COMPRESSION zstd)", from, literal(dst))
+		sel := "*"
+		if len(masks) > 0 {
+			if sel, err = maskedSelect(ctx, conn, from, masks); err != nil {
+				return err
+			}
+		}
+		q = fmt.Sprintf("COPY (SELECT %s FROM %s) TO %s (FORMAT parquet, COMPRESSION zstd)", sel, from, literal(dst))
 	case engine.FormatCSV:
 		rows, err := conn.QueryContext(ctx, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "+from+")")
 		if err != nil {
@@ -450,7 +494,9 @@ func (e *Engine) Export(ctx context.Context, src, dst, format string) (err error
 				return err
 			}
 			id := ident(name)
-			if typ == "VARCHAR" {
+			if m, ok := masks[name]; ok {
+				exprs = append(exprs, maskSQL(id, m)) // masked text never starts a formula
+			} else if typ == "VARCHAR" {
 				// A cell a spreadsheet would evaluate gets a leading apostrophe (OWASP).
 				exprs = append(exprs, fmt.Sprintf(`CASE WHEN regexp_matches(%s, '^[=+\-@\t\r]') THEN '''' || %s ELSE %s END AS %s`, id, id, id, id))
 			} else {
@@ -542,4 +588,26 @@ func (e *Engine) Sample(ctx context.Context, src string, n int) (names []string,
 		}
 	}
 	return names, values, rows.Err()
+}
+
+// maskedSelect is the select list of a file with the named columns masked.
+func maskedSelect(ctx context.Context, conn *sql.Conn, from string, masks map[string]engine.Mask) (string, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT column_name FROM (DESCRIBE SELECT * FROM "+from+")")
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var exprs []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return "", err
+		}
+		if m, ok := masks[name]; ok {
+			exprs = append(exprs, maskSQL(ident(name), m))
+		} else {
+			exprs = append(exprs, ident(name))
+		}
+	}
+	return strings.Join(exprs, ", "), rows.Err()
 }

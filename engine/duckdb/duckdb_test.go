@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/dxexchange/dx"
+	"github.com/dxexchange/dx/classify"
 	"github.com/dxexchange/dx/engine"
 )
 
@@ -167,5 +168,72 @@ func TestSampleIsUniformAndRepeatable(t *testing.T) {
 	_, again, _ := e.Sample(context.Background(), dst, 1000)
 	if strings.Join(again[0], ",") != strings.Join(values[0], ",") {
 		t.Fatal("the sample is not repeatable")
+	}
+}
+
+// TestMasksAgreeWithClassify: the SQL masks applied at egress give exactly what
+// classify.Mask shows on the asset page, column by column; NULLs and empty cells stay.
+func TestMasksAgreeWithClassify(t *testing.T) {
+	e := open(t)
+	cols := []struct {
+		typ    classify.Type
+		values []string
+	}{
+		{classify.IDCardType, []string{"11010519491231002X", "440524188001010014"}},
+		{classify.MobileType, []string{"13812345678", "19912345678"}},
+		{classify.BankCardType, []string{"6222021234567894", "6228484848240124626"}},
+		{classify.NameType, []string{"张三", "欧阳娜娜"}},
+		{classify.AddressType, []string{"北京市海淀区中关村大街1号", "上海市黄浦路1号"}},
+		{classify.EmailType, []string{"zhang.san@example.com", "x@y.cn"}},
+		{classify.IPType, []string{"192.0.2.10", "2001:db8::1"}},
+		{classify.PlateType, []string{"苏D12340", "京A12345"}},
+		{classify.CredentialTyp, []string{"hunter2", "s3cr3t"}},
+	}
+	var b strings.Builder
+	masks := map[string]engine.Mask{}
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		name := fmt.Sprintf("c%d", i)
+		b.WriteString(name)
+		kind, first, last := classify.MaskSpec(c.typ)
+		masks[name] = engine.Mask{Kind: kind, First: first, Last: last}
+	}
+	b.WriteString(",amount\n")
+	for row := range 3 {
+		for i, c := range cols {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			if row < 2 {
+				b.WriteString(c.values[row])
+			}
+		}
+		fmt.Fprintf(&b, ",%d\n", row*10)
+	}
+	src := filepath.Join(t.TempDir(), "o.parquet")
+	if _, err := e.Ingest(context.Background(), engine.Source{Path: write(t, "in.csv", b.String()), Format: engine.FormatCSV}, src, 1); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "masked.csv")
+	if err := e.ExportMasked(context.Background(), src, dst, engine.FormatCSV, masks); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := os.ReadFile(dst)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for row := range 2 {
+		cells := strings.Split(lines[1+row], ",")
+		for i, c := range cols {
+			if want := classify.Mask(c.typ, c.values[row]); cells[i] != want {
+				t.Errorf("%s %q: SQL mask %q, classify.Mask %q", c.typ, c.values[row], cells[i], want)
+			}
+		}
+		if cells[len(cols)] != fmt.Sprint(row*10) {
+			t.Errorf("an unmasked column changed: %q", cells[len(cols)])
+		}
+	}
+	if empty := strings.Split(lines[3], ","); empty[0] != "" {
+		t.Errorf("an empty cell was masked: %q", lines[3])
 	}
 }
