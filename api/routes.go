@@ -37,6 +37,8 @@ func (a *API) coreRoutes() []Route {
 		{Method: "DELETE", Path: "/api/v1/tokens/{id}", Summary: "Revoke a token, effective immediately", Auth: true, Response: "json", handler: a.revokeToken},
 		{Method: "POST", Path: "/api/v1/assets", Summary: "Register a dataset or a new version: multipart with a 'meta' JSON part, then a 'file' part (none when meta.import_path names a file in the server's import directory)", Auth: true, Body: "multipart", Response: "json", handler: a.registerAsset},
 		{Method: "GET", Path: "/api/v1/assets/{id}", Summary: "Show an asset with its latest version's schema, statistics and sample", Auth: true, Response: "json", handler: a.getAsset},
+		{Method: "POST", Path: "/api/v1/assets/{id}/classify", Summary: "Classify the latest version again (provider or operator): personal data found, proposed grade", Auth: true, Response: "json", handler: a.classifyAsset},
+		{Method: "POST", Path: "/api/v1/assets/{id}/grade", Summary: "Confirm or override the proposed grade, with a reason: {level, important, core, approve_egress (operator), reason}", Auth: true, Body: "json", Response: "json", handler: a.gradeAsset},
 		{Method: "PATCH", Path: "/api/v1/assets/{id}", Summary: "Replace an asset's metadata and rights (owner)", Auth: true, Body: "json", Response: "json", handler: a.updateAsset},
 		{Method: "GET", Path: "/api/v1/assets/{id}/versions", Summary: "List an asset's versions", Auth: true, Response: "json", handler: a.listVersions},
 		{Method: "GET", Path: "/api/v1/assets/{id}/versions/{n}", Summary: "Show one version", Auth: true, Response: "json", handler: a.getVersion},
@@ -220,6 +222,7 @@ func (a *API) registerAsset(w http.ResponseWriter, r *http.Request) error {
 type AssetPage struct {
 	Asset   asset.Asset   `json:"asset"`
 	Version asset.Version `json:"version"`
+	Grade   asset.Grade   `json:"grade"` // the proposal in force and the decision, if any
 }
 
 func (a *API) getAsset(w http.ResponseWriter, r *http.Request) error {
@@ -227,7 +230,33 @@ func (a *API) getAsset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, AssetPage{Asset: as, Version: v})
+	g, err := a.Assets.GradeOf(r.Context(), v)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, AssetPage{Asset: as, Version: v, Grade: g})
+	return nil
+}
+
+func (a *API) classifyAsset(w http.ResponseWriter, r *http.Request) error {
+	g, err := a.Assets.Reclassify(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, g)
+	return nil
+}
+
+func (a *API) gradeAsset(w http.ResponseWriter, r *http.Request) error {
+	var d asset.Decision
+	if err := a.decode(w, r, &d); err != nil {
+		return err
+	}
+	g, err := a.Assets.Decide(r.Context(), r.PathValue("id"), d)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, g)
 	return nil
 }
 

@@ -91,4 +91,5 @@ type Store interface {
 	Rendition(ctx context.Context, versionID, format string) (digest string, err error)
 	// SaveRendition records a stored export (a cache entry; no audit event).
 	SaveRendition(ctx context.Context, versionID, format, digest string) error
+	GradeStore
 }

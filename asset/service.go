@@ -291,20 +291,30 @@ func (s *Service) Rendition(ctx context.Context, v Version, format string) (f bl
 // review); columns holding personal data are masked as on the asset page. The owner
 // gets the data as stored.
 func (s *Service) Egress(ctx context.Context, v Version, format string, toOwner bool) (blob.File, bool, error) {
-	if toOwner || v.Classification == nil {
+	g, p, err := s.gradeOf(ctx, v)
+	if err != nil {
+		return nil, false, err
+	}
+	if toOwner || p == nil {
 		f, err := s.rendition(ctx, v, format, nil)
 		return f, false, err
 	}
-	p := v.Classification
 	switch {
+	case g.Core:
+		return nil, false, &dx.Error{Code: dx.EForbidden, Details: map[string]any{"code": "core-data"},
+			Message: "核心数据不得流出 / core data never leaves the exchange"}
+	case (g.Important || (p.ImportantCandidate && g.Level == 0)) && !g.Approved:
+		return nil, false, &dx.Error{Code: dx.EForbidden, Details: map[string]any{"code": "important-data-review"},
+			Message: "重要数据：须经运营方审核批准后方可流出 / important data leaves only after the operator's review and approval"}
 	case p.Credentials:
 		return nil, false, &dx.Error{Code: dx.EForbidden, Details: map[string]any{"code": "credentials"},
 			Message: "含口令或密钥的数据不得流出 / data holding credentials never leaves the exchange"}
-	case p.ImportantCandidate:
-		return nil, false, &dx.Error{Code: dx.EForbidden, Details: map[string]any{"code": "important-data-review"},
-			Message: "重要数据候选：须经运营方审核批准后方可流出 / an important-data candidate leaves only after the operator's review and approval"}
 	}
 	masks := map[string]engine.Mask{}
+	if g.Level == 1 { // the operator found no personal data after all
+		f, err := s.rendition(ctx, v, format, nil)
+		return f, false, err
+	}
 	for col, t := range classify.ColumnMasks(p.Columns) {
 		kind, first, last := classify.MaskSpec(t)
 		masks[col] = engine.Mask{Kind: kind, First: first, Last: last}

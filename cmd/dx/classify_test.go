@@ -102,6 +102,29 @@ func TestRegistrationClassifies(t *testing.T) {
 	if dx.ErrorCode(err) != dx.EForbidden || dx.ErrorDetails(err)["code"] != "credentials" {
 		t.Fatalf("a download of credentials: %v", err)
 	}
+	// Decisions: the provider cannot lower the level below the proposal nor approve
+	// egress; it can mark the data core, and core data never leaves; the operator can
+	// lift that. On-demand classification gives the same proposal.
+	if _, _, code := dxCLI(t, te.url, prov.Token, "asset", "grade", res.Asset.ID, "--level", "2", "--reason", "只是测试"); code != 3 {
+		t.Fatalf("the provider lowered the level: exit %d", code)
+	}
+	if out, errOut, code := dxCLI(t, te.url, prov.Token, "asset", "grade", res.Asset.ID, "--level", "4", "--core", "--reason", "涉及金融核心客户"); code != 0 || !strings.Contains(out, "core=true") {
+		t.Fatalf("grade: %d %s %s", code, out, errOut)
+	}
+	_, _, err = cons.Download(context.Background(), res.Asset.ID, 0, "csv", 0, &got)
+	if dx.ErrorCode(err) != dx.EForbidden || dx.ErrorDetails(err)["code"] != "core-data" {
+		t.Fatalf("a download of core data: %v", err)
+	}
+	if _, errOut, code := dxCLI(t, te.url, te.op.Token, "asset", "grade", res.Asset.ID, "--level", "4", "--reason", "复核：非核心数据"); code != 0 {
+		t.Fatalf("operator grade: %d %s", code, errOut)
+	}
+	got.Reset()
+	if _, _, err := cons.Download(context.Background(), res.Asset.ID, 0, "csv", 0, &got); err != nil || strings.Contains(got.String(), ids[2]) {
+		t.Fatalf("after the operator's decision: %v", err)
+	}
+	if out, errOut, code := dxCLI(t, te.url, prov.Token, "asset", "classify", res.Asset.ID); code != 0 || !strings.Contains(out, "4级") {
+		t.Fatalf("classify on demand: %d %s %s", code, out, errOut)
+	}
 	// The CLI shows it.
 	out, errOut, code := dxCLI(t, te.url, prov.Token, "asset", "show", res.Asset.ID)
 	if code != 0 || !strings.Contains(out, "分级建议 Proposed grade") || !strings.Contains(out, "4级") || !strings.Contains(out, "id_card") || strings.Contains(out, ids[2]) {

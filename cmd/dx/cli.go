@@ -95,6 +95,10 @@ func runClient(ctx context.Context, noun string, args []string, stdout, stderr i
 	pid := fs.String("pid", "", "contract request: your process ID (makes retries idempotent)")
 	resume := fs.Bool("resume", false, "fetch: continue a partial download (FILE.part) with a Range request")
 	inPlace := fs.Bool("in-place", false, "register: let the server read FILE from its import directory (no upload)")
+	level := fs.Int("level", 0, "grade: the level decided, 1–4")
+	important := fs.Bool("important", false, "grade: the data is important data (重要数据)")
+	core := fs.Bool("core", false, "grade: the data is core data (核心数据, never leaves)")
+	approve := fs.Bool("approve-egress", false, "grade (operator): important data may leave")
 	var meta asset.Meta
 	keywords := fs.String("keywords", "", "keywords, comma-separated")
 	fs.StringVar(&meta.Title.Zh, "title-zh", "", "Chinese title")
@@ -255,6 +259,29 @@ func runClient(ctx context.Context, noun string, args []string, stdout, stderr i
 			return err
 		}
 		return c.print(page, func(tw *tabwriter.Writer) { showAsset(tw, page.Asset, page.Version) })
+	case "asset classify", "asset grade":
+		if err := need(pos, 1, "ASSET", stderr); err != nil {
+			return err
+		}
+		var g asset.Grade
+		var body any
+		if verb == "grade" {
+			body = asset.Decision{Level: *level, Important: *important, Core: *core, Approve: *approve, Reason: *reason}
+		}
+		if err := c.c.Do(ctx, "POST", "/api/v1/assets/"+url.PathEscape(pos[0])+"/"+verb, body, &g); err != nil {
+			return err
+		}
+		return c.print(g, func(tw *tabwriter.Writer) {
+			if g.Proposal != nil {
+				fmt.Fprintf(tw, "分级建议 Proposed\t%d级 level %d\n", g.Proposal.Level, g.Proposal.Level)
+				for _, r := range g.Proposal.Reasons {
+					fmt.Fprintf(tw, "  \t%s\n", r)
+				}
+			}
+			if g.Level > 0 {
+				fmt.Fprintf(tw, "定级 Decided\t%d级 level %d（%s：%s）重要 important=%v 核心 core=%v 准许流出 egress approved=%v\n", g.Level, g.Level, g.DecidedBy, g.Reason, g.Important, g.Core, g.Approved)
+			}
+		})
 	case "asset versions":
 		if err := need(pos, 1, "ASSET", stderr); err != nil {
 			return err

@@ -32,7 +32,8 @@ Usage:
   dx member   list [ORG] | add NAME EMAIL [--org ORG]
   dx token    list | create NAME [--scopes read,write] [--org ORG] | revoke ID
   dx asset    register NAME FILE [--title-zh … --title-en … --industry Q --region 330100 …] [--in-place]
-              list | show ID | versions ID
+              list | show ID | versions ID | classify ID
+              | grade ID --level N --reason TEXT [--important] [--core] [--approve-egress]
   dx catalog  search [QUERY] [--industry X] [--region CODE] [--provider ORG] [--format F]
   dx access   request ASSET --purpose TEXT | approve GRANT | reject GRANT --reason TEXT
               | revoke GRANT | list [--status S]

@@ -16,6 +16,7 @@ import (
 	"github.com/dxexchange/dx/access"
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/catalog"
+	"github.com/dxexchange/dx/classify"
 	"github.com/dxexchange/dx/engine"
 	"github.com/dxexchange/dx/outbox"
 	"github.com/dxexchange/dx/party"
@@ -39,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UnitOfWork", testUnitOfWork},
 		{"Changes", testChanges},
 		{"AuditLog", testAuditLog},
+		{"Grades", testGrades},
 		{"Contracts", testContracts},
 	}
 	for _, tt := range tests {
@@ -513,5 +515,31 @@ func testChanges(t *testing.T, s store.Store) {
 	}
 	if closed(s.Changes("subject-a")) {
 		t.Fatal("a new watcher of a is woken by the past")
+	}
+}
+
+// testGrades: a version's grade round-trips, and its event is written with it.
+func testGrades(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	o := newOrg(t, s, "o", "provider")
+	a, v := newAsset(o, "graded", asset.Meta{}, t0)
+	if err := s.CreateAsset(ctx, a, v, doc(a), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Grade(ctx, v.ID); dx.ErrorCode(err) != dx.ENotFound {
+		t.Fatalf("grade of an ungraded version: %v", err)
+	}
+	g := asset.Grade{VersionID: v.ID, AssetID: a.ID, Proposal: &classify.Proposal{Level: 3, Sensitive: true, Reasons: []string{"r"}},
+		Level: 4, Core: true, DecidedBy: o.ID, Reason: "why", UpdatedAt: t0}
+	if err := s.SaveGrade(ctx, g, []dx.Event{ev("asset.graded", v.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	g.Level, g.Core = 2, false
+	if err := s.SaveGrade(ctx, g, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Grade(ctx, v.ID)
+	if err != nil || got.Level != 2 || got.Core || got.Proposal == nil || got.Proposal.Level != 3 || !got.Proposal.Sensitive || got.Reason != "why" || !got.UpdatedAt.Equal(t0) {
+		t.Fatalf("grade = %+v %v", got, err)
 	}
 }
