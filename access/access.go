@@ -18,6 +18,7 @@ import (
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/blob"
 	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/policy"
 )
 
 // Grant statuses.
@@ -213,7 +214,13 @@ func (s *Service) Fetch(ctx context.Context, assetID string, n int, format, purp
 	if format == "" {
 		format = "csv"
 	}
-	f, masked, err := s.Assets.Egress(ctx, v, format, basis == "owner")
+	to := asset.Recipient{Owner: basis == "owner", OrgID: p.OrgID, Purpose: purpose}
+	if s.Contracts != nil && strings.HasPrefix(basis, "urn:uuid:") { // an agreement
+		if rec, err := s.Contracts.Store.Agreement(ctx, basis); err == nil {
+			to.Pseudonymise = policy.RequiresAnonymize(rec.Agreement.Policy)
+		}
+	}
+	f, masked, err := s.Assets.Egress(ctx, v, format, to)
 	if err != nil {
 		if dx.ErrorCode(err) == dx.EForbidden {
 			s.Store.RecordEvents(ctx, []dx.Event{dx.NewEvent(s.now(), p, "asset.download.refused", v.ID, map[string]any{"asset": a.ID, "basis": basis, "code": dx.ErrorDetails(err)["code"]})})

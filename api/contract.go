@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/policy"
 )
@@ -285,7 +286,11 @@ func (a *API) transferData(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f, _, err := a.Assets.Egress(r.Context(), v, format, t.ConsumerID == t.ProviderID)
+	to := asset.Recipient{Owner: t.ConsumerID == t.ProviderID, OrgID: t.ConsumerID, Purpose: t.Purpose}
+	if rec, err := a.Contracts.Store.Agreement(r.Context(), t.AgreementID); err == nil {
+		to.Pseudonymise = policy.RequiresAnonymize(rec.Agreement.Policy)
+	}
+	f, _, err := a.Assets.Egress(r.Context(), v, format, to)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,9 @@
 package asset
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"context"
 	"io"
 	"log/slog"
@@ -31,6 +34,9 @@ type Service struct {
 	ImportDir string
 	// Slots bounds concurrent ingestions (each runs the engine flat out); nil: unbounded.
 	Slots chan struct{}
+	// PseudonymSecret derives the per-recipient keys of pseudonyms; without it
+	// identifiers are masked instead.
+	PseudonymSecret []byte
 }
 
 // SampleRows is how many rows an asset page shows.
@@ -285,12 +291,31 @@ func (s *Service) Rendition(ctx context.Context, v Version, format string) (f bl
 	return s.rendition(ctx, v, format, nil)
 }
 
-// Egress returns version v's data as it may leave for someone other than its owner
-// (toOwner false), and whether it was masked: data holding credentials and
-// important-data candidates do not leave (a 重要数据 candidate waits for the operator's
-// review); columns holding personal data are masked as on the asset page. The owner
-// gets the data as stored.
-func (s *Service) Egress(ctx context.Context, v Version, format string, toOwner bool) (blob.File, bool, error) {
+// Recipient is who data leaves for, and how.
+type Recipient struct {
+	Owner   bool   // the version's own provider: the data as stored
+	OrgID   string // the recipient organisation
+	Purpose string
+	// Pseudonymise replaces identifiers by keyed pseudonyms (HMAC with a key of this
+	// provider, recipient and purpose) instead of masking them, as an agreement with an
+	// odrl:anonymize duty requires.
+	Pseudonymise bool
+}
+
+// pseudonymKey is the HMAC key of one (provider, recipient, purpose): recipients cannot
+// link their datasets, and the key never leaves the exchange.
+func (s *Service) pseudonymKey(provider string, r Recipient) []byte {
+	mac := hmac.New(sha256.New, s.PseudonymSecret)
+	mac.Write([]byte("dxp1|" + provider + "|" + r.OrgID + "|" + r.Purpose))
+	return mac.Sum(nil)
+}
+
+// Egress returns version v's data as it may leave for r, and whether it was masked or
+// pseudonymised: core data, data holding credentials and important data not approved by
+// the operator do not leave; columns holding personal data are masked as on the asset
+// page, or their identifiers pseudonymised. The owner gets the data as stored.
+func (s *Service) Egress(ctx context.Context, v Version, format string, r Recipient) (blob.File, bool, error) {
+	toOwner := r.Owner
 	g, p, err := s.gradeOf(ctx, v)
 	if err != nil {
 		return nil, false, err
@@ -315,15 +340,32 @@ func (s *Service) Egress(ctx context.Context, v Version, format string, toOwner 
 		f, err := s.rendition(ctx, v, format, nil)
 		return f, false, err
 	}
+	var key []byte
+	if r.Pseudonymise && len(s.PseudonymSecret) > 0 {
+		a, err := s.Store.Asset(ctx, v.AssetID)
+		if err != nil {
+			return nil, false, err
+		}
+		key = s.pseudonymKey(a.OwnerID, r)
+	}
 	for col, t := range classify.ColumnMasks(p.Columns) {
+		if key != nil && classify.Identifier(t) {
+			masks[col] = engine.Mask{Kind: engine.MaskHMAC, Key: key}
+			continue
+		}
 		kind, first, last := classify.MaskSpec(t)
 		masks[col] = engine.Mask{Kind: kind, First: first, Last: last}
 	}
-	f, err := s.rendition(ctx, v, format, masks)
+	variant := ""
+	if key != nil {
+		sum := sha256.Sum256(key)
+		variant = "+p" + hex.EncodeToString(sum[:6]) // one cached rendition per recipient key
+	}
+	f, err := s.rendition(ctx, v, format, masks, variant)
 	return f, len(masks) > 0, err
 }
 
-func (s *Service) rendition(ctx context.Context, v Version, format string, masks map[string]engine.Mask) (f blob.File, err error) {
+func (s *Service) rendition(ctx context.Context, v Version, format string, masks map[string]engine.Mask, variant ...string) (f blob.File, err error) {
 	if format == "" {
 		format = engine.FormatParquet
 	}
@@ -335,7 +377,7 @@ func (s *Service) rendition(ctx context.Context, v Version, format string, masks
 	}
 	key := format
 	if len(masks) > 0 {
-		key += "+masked"
+		key += "+masked" + strings.Join(variant, "")
 	}
 	if d, err := s.Store.Rendition(ctx, v.ID, key); err == nil {
 		if f, err := s.Blobs.Open(d); err == nil {

@@ -119,3 +119,14 @@ func MaskRows(cols []Column, rows [][]string) [][]string {
 	}
 	return out
 }
+
+// Identifier reports whether a type identifies a person or thing directly, so that a
+// keyed pseudonym can stand in for it (names, addresses and the like are masked instead).
+func Identifier(t Type) bool {
+	switch t {
+	case IDCardType, MobileType, LandlineType, BankCardType, EmailType, PassportType, PermitType, HKIDType, TWIDType,
+		IMEIType, MACType, IPType, PlateType, VINType, DamagedType:
+		return true
+	}
+	return false
+}

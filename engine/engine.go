@@ -68,9 +68,10 @@ type Engine interface {
 
 // Mask is how a column's values are masked at egress.
 type Mask struct {
-	Kind  string // MaskKeep, MaskName, MaskAddress, MaskEmail, MaskIP or MaskHide
+	Kind  string // MaskKeep, MaskName, MaskAddress, MaskEmail, MaskIP, MaskHide or MaskHMAC
 	First int    // MaskKeep: characters kept at the start
 	Last  int    // MaskKeep: characters kept at the end
+	Key   []byte // MaskHMAC: the recipient's pseudonym key (at most 64 bytes)
 }
 
 // The mask kinds.
@@ -81,4 +82,7 @@ const (
 	MaskEmail   = "email"   // the first character and the domain
 	MaskIP      = "ip"      // the last IPv4 octet hidden
 	MaskHide    = "hide"    // ******
+	// MaskHMAC replaces a value by a keyed pseudonym: "dxp1_" and the first 128 bits of
+	// HMAC-SHA256(Key, value upper-cased without spaces or hyphens), in hex.
+	MaskHMAC = "hmac"
 )

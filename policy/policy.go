@@ -136,3 +136,21 @@ func constraintJSON(c Constraint) map[string]any {
 	}
 	return map[string]any{"leftOperand": c.Left, "operator": c.Op, "rightOperand": right}
 }
+
+// RequiresAnonymize reports whether a policy obliges de-identified delivery: a duty
+// (of the policy or of a permission) with the action odrl:anonymize.
+func RequiresAnonymize(p Policy) bool {
+	for _, d := range p.Obligation {
+		if d.Action == "odrl:anonymize" {
+			return true
+		}
+	}
+	for _, r := range p.Permission {
+		for _, d := range r.Duty {
+			if d.Action == "odrl:anonymize" {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -129,5 +131,56 @@ func TestRegistrationClassifies(t *testing.T) {
 	out, errOut, code := dxCLI(t, te.url, prov.Token, "asset", "show", res.Asset.ID)
 	if code != 0 || !strings.Contains(out, "分级建议 Proposed grade") || !strings.Contains(out, "4级") || !strings.Contains(out, "id_card") || strings.Contains(out, ids[2]) {
 		t.Fatalf("asset show: %d %s\n%s", code, errOut, out)
+	}
+}
+
+// TestAgreementRequiresPseudonyms: under an agreement whose offer carries the duty
+// odrl:anonymize, identifiers arrive as keyed pseudonyms — the same for one recipient
+// each time, different for another recipient, never the raw value — and names masked.
+func TestAgreementRequiresPseudonyms(t *testing.T) {
+	te := startExchange(t, nil)
+	ctx := context.Background()
+	prov, _ := te.org(t, "医院", "provider")
+	var b strings.Builder
+	b.WriteString("患者姓名,身份证号,就诊科室\n")
+	for i := range 60 {
+		fmt.Fprintf(&b, "%s,%s,%s\n", []string{"张三", "李四", "王五"}[i%3], []string{"310104198504121237", "510107197706010019", "650102199909098880"}[i%3], []string{"内科", "外科"}[i%2])
+	}
+	res, err := prov.Register(ctx, asset.Register{Name: "visits", FileName: "v.csv", Meta: asset.Meta{Title: asset.Text{Zh: "就诊"}, Industry: "Q"}}, strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer, err := prov.CreateOffer(ctx, res.Asset.ID, []byte(`{"@type":"Offer","permission":[{"action":"use","duty":[{"action":"odrl:anonymize"}]}]}`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	download := func(c interface {
+		Download(context.Context, string, int, string, int64, io.Writer) (int64, int64, error)
+	}) string {
+		var buf bytes.Buffer
+		if _, _, err := c.Download(ctx, res.Asset.ID, 0, "csv", 0, &buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	pseudonym := regexp.MustCompile(`dxp1_[0-9a-f]{32}`)
+	var seen []string
+	for _, name := range []string{"研究所甲", "研究所乙"} {
+		cons, _ := te.org(t, name, "consumer")
+		if _, err := cons.RequestContract(ctx, offer.ID, nil, ""); err != nil {
+			t.Fatal(err)
+		}
+		first, again := download(cons), download(cons)
+		if strings.Contains(first, "310104198504121237") || !strings.Contains(first, "张*") || !strings.Contains(first, "内科") {
+			t.Fatalf("%s got:\n%s", name, first[:min(300, len(first))])
+		}
+		p := pseudonym.FindString(first)
+		if p == "" || first != again {
+			t.Fatalf("%s: pseudonyms missing or unstable:\n%s", name, first[:min(300, len(first))])
+		}
+		seen = append(seen, p)
+	}
+	if seen[0] == seen[1] {
+		t.Fatal("two recipients got the same pseudonym for one person")
 	}
 }

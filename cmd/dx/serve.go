@@ -177,6 +177,13 @@ func openExchange(ctx context.Context, cfg Config, log *slog.Logger) (*exchange,
 	clock := dx.SystemClock{}
 	parties := &party.Service{Store: st, Clock: clock, Log: log}
 	assets := &asset.Service{Store: st, Blobs: blobs, Engine: eng, Clock: clock, Log: log, MaxSize: cfg.MaxUpload, ImportDir: cfg.ImportDir, Slots: make(chan struct{}, 2)}
+	secret, err := seedKey(filepath.Join(cfg.Data, "pseudonym.key")) // derives per-recipient pseudonym keys
+	if err != nil {
+		eng.Close()
+		st.Close()
+		return nil, err
+	}
+	assets.PseudonymSecret = secret.Seed()
 	contracts := &contract.Service{Store: st, Assets: assets, Keys: st, Clock: clock, Log: log}
 	a := &api.API{
 		Parties:   parties,

@@ -458,6 +458,16 @@ func maskSQL(id string, m engine.Mask) string {
 		expr = fmt.Sprintf("CASE WHEN strpos(%[1]s, '@') > 1 THEN left(%[1]s, 1) || '***' || substr(%[1]s, strpos(%[1]s, '@')) ELSE %[2]s END", v, keep(1, 1))
 	case engine.MaskIP:
 		expr = fmt.Sprintf(`CASE WHEN regexp_matches(%[1]s, '^\d+\.\d+\.\d+\.\d+$') THEN regexp_replace(%[1]s, '\.\d+$', '.*') ELSE %[2]s END`, v, keep(4, 0))
+	case engine.MaskHMAC:
+		// HMAC-SHA256(K, m) = H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)), with K padded to 64 bytes.
+		k := make([]byte, 64)
+		copy(k, m.Key)
+		ipad, opad := make([]byte, 64), make([]byte, 64)
+		for i := range k {
+			ipad[i], opad[i] = k[i]^0x36, k[i]^0x5c
+		}
+		canon := fmt.Sprintf(`upper(regexp_replace(%s, '[\s-]', '', 'g'))`, v)
+		expr = fmt.Sprintf("'dxp1_' || left(sha256(unhex('%x') || unhex(sha256(unhex('%x') || encode(%s)))), 32)", opad, ipad, canon)
 	default: // hide
 		expr = "'******'"
 	}

@@ -2,6 +2,9 @@ package duckdb
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"database/sql"
 	"fmt"
 	"os"
@@ -235,5 +238,36 @@ func TestMasksAgreeWithClassify(t *testing.T) {
 	}
 	if empty := strings.Split(lines[3], ","); empty[0] != "" {
 		t.Errorf("an empty cell was masked: %q", lines[3])
+	}
+}
+
+// TestHMACPseudonymsMatchGo: the SQL pseudonyms are HMAC-SHA256 as crypto/hmac computes
+// it, over the canonical value, and differ between keys.
+func TestHMACPseudonymsMatchGo(t *testing.T) {
+	e := open(t)
+	src := filepath.Join(t.TempDir(), "o.parquet")
+	values := []string{"11010519491231002X", "139-1234 5678", "zhang.san@example.com", "张三"}
+	if _, err := e.Ingest(context.Background(), engine.Source{Path: write(t, "in.csv", "v\n"+strings.Join(values, "\n")+"\n"), Format: engine.FormatCSV}, src, 1); err != nil {
+		t.Fatal(err)
+	}
+	pseudonyms := func(key []byte) []string {
+		dst := filepath.Join(t.TempDir(), "p.csv")
+		if err := e.ExportMasked(context.Background(), src, dst, engine.FormatCSV, map[string]engine.Mask{"v": {Kind: engine.MaskHMAC, Key: key}}); err != nil {
+			t.Fatal(err)
+		}
+		out, _ := os.ReadFile(dst)
+		return strings.Split(strings.TrimSpace(string(out)), "\n")[1:]
+	}
+	key := []byte("recipient key of 32 bytes here!!")
+	got := pseudonyms(key)
+	for i, v := range values {
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(v))))
+		if want := "dxp1_" + hex.EncodeToString(mac.Sum(nil))[:32]; got[i] != want {
+			t.Errorf("%s: SQL %s, Go %s", v, got[i], want)
+		}
+	}
+	if other := pseudonyms([]byte("another recipient")); other[0] == got[0] {
+		t.Fatal("two keys gave the same pseudonym")
 	}
 }
