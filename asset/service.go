@@ -1,10 +1,10 @@
 package asset
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"context"
 	"io"
 	"log/slog"
 	"os"
