@@ -26,6 +26,7 @@ type Principal struct {
 	TokenID string
 	Roles   []string
 	Scopes  []string
+	Country string // the organisation's attested country; "" for mainland China
 }
 
 // HasRole reports whether the principal's organisation holds role.

@@ -214,7 +214,7 @@ func (s *Service) Fetch(ctx context.Context, assetID string, n int, format, purp
 	if format == "" {
 		format = "csv"
 	}
-	to := asset.Recipient{Owner: basis == "owner", OrgID: p.OrgID, Purpose: purpose}
+	to := asset.Recipient{Owner: basis == "owner", OrgID: p.OrgID, Purpose: purpose, Country: p.Country}
 	if s.Contracts != nil && strings.HasPrefix(basis, "urn:uuid:") { // an agreement
 		if rec, err := s.Contracts.Store.Agreement(ctx, basis); err == nil {
 			to.Pseudonymise = policy.RequiresAnonymize(rec.Agreement.Policy)

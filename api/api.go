@@ -21,6 +21,7 @@ import (
 	"github.com/dxexchange/dx/audit"
 	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/crossborder"
 	"github.com/dxexchange/dx/dsp"
 	"github.com/dxexchange/dx/party"
 	"github.com/dxexchange/dx/policy"
@@ -33,6 +34,8 @@ type API struct {
 	Access  *access.Service
 	Catalog *catalog.Service
 	Audit   *audit.Service
+	// CrossBorder records providers' cross-border filings; nil leaves the routes out.
+	CrossBorder *crossborder.Service
 	// AuditLog is the Merkle audit log: answers carry receipts of the events they
 	// commit, and its proofs are served; nil leaves both out.
 	AuditLog *audit.Sequencer

@@ -287,6 +287,9 @@ func (a *API) transferData(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	to := asset.Recipient{Owner: t.ConsumerID == t.ProviderID, OrgID: t.ConsumerID, Purpose: t.Purpose}
+	if org, err := a.Parties.Store.Org(r.Context(), t.ConsumerID); err == nil {
+		to.Country = org.Country
+	}
 	if rec, err := a.Contracts.Store.Agreement(r.Context(), t.AgreementID); err == nil {
 		to.Pseudonymise = policy.RequiresAnonymize(rec.Agreement.Policy)
 	}

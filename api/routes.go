@@ -30,6 +30,8 @@ func (a *API) coreRoutes() []Route {
 		{Method: "GET", Path: "/api/v1/orgs", Summary: "List organisations", Auth: true, Response: "json", handler: a.listOrgs},
 		{Method: "POST", Path: "/api/v1/orgs", Summary: "Create an organisation and its first token (operator admin)", Auth: true, Body: "json", Response: "json", handler: a.createOrg},
 		{Method: "GET", Path: "/api/v1/orgs/{id}", Summary: "Show an organisation", Auth: true, Response: "json", handler: a.getOrg},
+		{Method: "GET", Path: "/api/v1/orgs/{id}/filings", Summary: "List a provider's cross-border filings", Auth: true, Response: "json", handler: a.listFilings},
+		{Method: "POST", Path: "/api/v1/orgs/{id}/filings", Summary: "Record a provider's cross-border filing: {kind: security-assessment|standard-contract|certification, reference, valid_until}", Auth: true, Body: "json", Response: "json", handler: a.addFiling},
 		{Method: "GET", Path: "/api/v1/orgs/{id}/members", Summary: "List an organisation's members", Auth: true, Response: "json", handler: a.listMembers},
 		{Method: "POST", Path: "/api/v1/orgs/{id}/members", Summary: "Add a member to an organisation", Auth: true, Body: "json", Response: "json", handler: a.addMember},
 		{Method: "GET", Path: "/api/v1/tokens", Summary: "List the caller's organisation's tokens", Auth: true, Query: []string{"org"}, Response: "json", handler: a.listTokens},
@@ -444,5 +446,44 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) error {
 		out[i] = event{e.Seq, e.ID, e.Time, e.Actor, e.TokenID, e.Action, e.Subject, e.Payload}
 	}
 	writeJSON(w, 200, map[string]any{"events": out})
+	return nil
+}
+
+func (a *API) listFilings(w http.ResponseWriter, r *http.Request) error {
+	if a.CrossBorder == nil {
+		return dx.Errorf(dx.ENotFound, "未启用 / not enabled")
+	}
+	p, err := dx.PrincipalFrom(r.Context())
+	if err != nil {
+		return err
+	}
+	if p.OrgID != r.PathValue("id") && !p.SeesAll() {
+		return dx.Errorf(dx.EForbidden, "只能查看本机构的备案 / only your own organisation's filings")
+	}
+	fs, err := a.CrossBorder.Store.Filings(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, map[string]any{"filings": fs})
+	return nil
+}
+
+func (a *API) addFiling(w http.ResponseWriter, r *http.Request) error {
+	if a.CrossBorder == nil {
+		return dx.Errorf(dx.ENotFound, "未启用 / not enabled")
+	}
+	var req struct {
+		Kind       string    `json:"kind"`
+		Reference  string    `json:"reference"`
+		ValidUntil time.Time `json:"valid_until"`
+	}
+	if err := a.decode(w, r, &req); err != nil {
+		return err
+	}
+	f, err := a.CrossBorder.AddFiling(r.Context(), r.PathValue("id"), req.Kind, req.Reference, req.ValidUntil)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 201, f)
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/blob"
 	"github.com/dxexchange/dx/classify"
+	"github.com/dxexchange/dx/crossborder"
 	"github.com/dxexchange/dx/engine"
 	"github.com/dxexchange/dx/textsearch"
 )
@@ -37,6 +38,9 @@ type Service struct {
 	// PseudonymSecret derives the per-recipient keys of pseudonyms; without it
 	// identifiers are masked instead.
 	PseudonymSecret []byte
+	// CrossBorder gates deliveries to recipients abroad; nil treats every recipient as
+	// domestic.
+	CrossBorder crossborder.Store
 }
 
 // SampleRows is how many rows an asset page shows.
@@ -296,6 +300,7 @@ type Recipient struct {
 	Owner   bool   // the version's own provider: the data as stored
 	OrgID   string // the recipient organisation
 	Purpose string
+	Country string // the recipient's attested country; "" for mainland China
 	// Pseudonymise replaces identifiers by keyed pseudonyms (HMAC with a key of this
 	// provider, recipient and purpose) instead of masking them, as an agreement with an
 	// odrl:anonymize duty requires.
@@ -334,6 +339,11 @@ func (s *Service) Egress(ctx context.Context, v Version, format string, r Recipi
 	case p.Credentials:
 		return nil, false, &dx.Error{Code: dx.EForbidden, Details: map[string]any{"code": "credentials"},
 			Message: "含口令或密钥的数据不得流出 / data holding credentials never leaves the exchange"}
+	}
+	if s.CrossBorder != nil && crossborder.Abroad(r.Country) {
+		if err := s.crossBorder(ctx, v, g, p, r); err != nil {
+			return nil, false, err
+		}
 	}
 	masks := map[string]engine.Mask{}
 	if g.Level == 1 { // the operator found no personal data after all
@@ -413,4 +423,37 @@ func (s *Service) rendition(ctx context.Context, v Version, format string, masks
 		return nil, err
 	}
 	return s.Blobs.Open(d)
+}
+
+// crossBorder applies the cross-border gate to a delivery abroad and, if it may go,
+// adds its persons to the provider's year-to-date counts.
+func (s *Service) crossBorder(ctx context.Context, v Version, g Grade, p *classify.Proposal, r Recipient) error {
+	a, err := s.Store.Asset(ctx, v.AssetID)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	general, sensitive, err := s.CrossBorder.Ledger(ctx, a.OwnerID, now.Year())
+	if err != nil {
+		return err
+	}
+	filings, err := s.CrossBorder.Filings(ctx, a.OwnerID)
+	if err != nil {
+		return err
+	}
+	pi := false
+	for _, c := range p.Columns {
+		for _, f := range c.Findings {
+			pi = pi || f.Grade >= 2
+		}
+	}
+	d := crossborder.Decide(crossborder.Delivery{Core: g.Core, Important: g.Important || (p.ImportantCandidate && g.Level == 0),
+		General: pi, Sensitive: p.Sensitive, Persons: v.RowCount, YTDGeneral: general, YTDSensitive: sensitive, Filings: filings, Now: now})
+	if !d.Allow {
+		return &dx.Error{Code: dx.EForbidden, Details: map[string]any{"code": "cross-border", "mechanism": d.Mechanism, "country": r.Country},
+			Message: "跨境提供被拒绝 / cross-border delivery refused — " + d.Rule}
+	}
+	ev := dx.NewEvent(now, dx.Principal{OrgID: r.OrgID}, "crossborder.delivery", v.ID, map[string]any{"asset": a.ID, "provider": a.OwnerID,
+		"country": r.Country, "mechanism": d.Mechanism, "general": d.General, "sensitive": d.Sensitive})
+	return s.CrossBorder.AddToLedger(ctx, a.OwnerID, now.Year(), d.General, d.Sensitive, []dx.Event{ev})
 }

@@ -21,7 +21,8 @@ type Org struct {
 	Name      string    `json:"name"`
 	USCC      string    `json:"uscc,omitempty"` // 统一社会信用代码, when given
 	Roles     []string  `json:"roles"`
-	PublicKey []byte    `json:"public_key"` // Ed25519
+	Country   string    `json:"country,omitempty"` // ISO 3166-1 alpha-2, attested by the operator; "" for mainland China
+	PublicKey []byte    `json:"public_key"`        // Ed25519
 	CreatedAt time.Time `json:"created_at"`
 	// Peer is set for an organisation standing for a peer connector's participant
 	// (its key lives on its own node).

@@ -27,7 +27,12 @@ type NewOrg struct {
 	Name  string   `json:"name"`
 	USCC  string   `json:"uscc,omitempty"`
 	Roles []string `json:"roles"`
+	// Country is where the organisation is established (ISO 3166-1 alpha-2; "" or "CN"
+	// for mainland China; HK, MO and TW are outside it for data export).
+	Country string `json:"country,omitempty"`
 }
+
+var countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
 
 var validRoles = []string{dx.RoleOperator, dx.RoleProvider, dx.RoleConsumer, dx.RoleRegulator}
 var validScopes = []string{dx.ScopeRead, dx.ScopeWrite, dx.ScopeAdmin}
@@ -53,6 +58,9 @@ func (n NewOrg) validate() error {
 	if err := validName("name", n.Name, 200); err != nil {
 		return err
 	}
+	if n.Country != "" && !countryPattern.MatchString(n.Country) {
+		return dx.Errorf(dx.EInvalid, "国家应为 ISO 3166-1 两位字母代码 / country must be an ISO 3166-1 alpha-2 code such as SG")
+	}
 	if n.USCC != "" && !usccPattern.MatchString(n.USCC) {
 		return dx.Errorf(dx.EInvalid, "统一社会信用代码格式错误 / uscc is not an 18-character unified social credit code")
 	}
@@ -75,7 +83,11 @@ func (s *Service) newOrg(n NewOrg, now time.Time, actor dx.Principal) (Org, ed25
 	roles := slices.Clone(n.Roles)
 	slices.Sort(roles)
 	roles = slices.Compact(roles)
-	org := Org{ID: dx.NewID(dx.PrefixOrg, now), Name: strings.TrimSpace(n.Name), USCC: n.USCC, Roles: roles, PublicKey: pub, CreatedAt: now}
+	country := n.Country
+	if country == "CN" {
+		country = ""
+	}
+	org := Org{ID: dx.NewID(dx.PrefixOrg, now), Name: strings.TrimSpace(n.Name), USCC: n.USCC, Roles: roles, Country: country, PublicKey: pub, CreatedAt: now}
 	scopes := []string{dx.ScopeRead, dx.ScopeWrite}
 	if slices.Contains(roles, dx.RoleOperator) {
 		scopes = append(scopes, dx.ScopeAdmin)
@@ -165,7 +177,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (dx.Principal
 	if err != nil {
 		return dx.Principal{}, err
 	}
-	return dx.Principal{OrgID: org.ID, TokenID: tok.ID, Roles: org.Roles, Scopes: tok.Scopes}, nil
+	return dx.Principal{OrgID: org.ID, TokenID: tok.ID, Roles: org.Roles, Scopes: tok.Scopes, Country: org.Country}, nil
 }
 
 // Org returns an organisation. Organisations are public on an exchange: anyone

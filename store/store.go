@@ -12,6 +12,7 @@ import (
 	"github.com/dxexchange/dx/audit"
 	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/crossborder"
 	"github.com/dxexchange/dx/outbox"
 	"github.com/dxexchange/dx/party"
 	"github.com/dxexchange/dx/witness"
@@ -37,6 +38,7 @@ type Store interface {
 	Changes(subject string) <-chan struct{}
 	audit.LogStore
 	witness.Store
+	crossborder.Store
 	// Publish keeps the newest checkpoint cosigned by a quorum of witnesses.
 	Publish(ctx context.Context, size int64, cosigned []byte) error
 	// Published returns it (nil before the first).

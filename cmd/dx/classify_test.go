@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/classify"
+	"github.com/dxexchange/dx/client"
+	"github.com/dxexchange/dx/party"
 )
 
 // TestRegistrationClassifies registers a file of customer records as a new user would:
@@ -182,5 +186,73 @@ func TestAgreementRequiresPseudonyms(t *testing.T) {
 	}
 	if seen[0] == seen[1] {
 		t.Fatal("two recipients got the same pseudonym for one person")
+	}
+}
+
+// TestCrossBorderDelivery: a consumer the operator registered in Singapore downloads a
+// dataset holding sensitive personal information: refused with the rule named until the
+// provider records a standard contract, then delivered masked and counted; a dataset
+// without personal information goes abroad without a filing.
+func TestCrossBorderDelivery(t *testing.T) {
+	te := startExchange(t, nil)
+	ctx := context.Background()
+	prov, provOrg := te.org(t, "数据公司", "provider")
+	res, err := te.op.CreateOrg(ctx, party.NewOrg{Name: "Overseas Research Pte", Roles: []string{"consumer"}, Country: "SG"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	abroad := client.New(te.url, res.Token)
+	register := func(name, content string) string {
+		r, err := prov.Register(ctx, asset.Register{Name: name, FileName: name + ".csv", Meta: asset.Meta{Title: asset.Text{Zh: name}, Industry: "F"}}, strings.NewReader(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := abroad.RequestAccess(ctx, r.Asset.ID, "research")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := prov.Decide(ctx, g.ID, "approved", ""); err != nil {
+			t.Fatal(err)
+		}
+		return r.Asset.ID
+	}
+	var b strings.Builder
+	b.WriteString("姓名,身份证号\n")
+	for i := range 50 {
+		fmt.Fprintf(&b, "%s,%s\n", []string{"张三", "李四"}[i%2], []string{"110105201512313603", "310104198504121237"}[i%2])
+	}
+	pi := register("customers", b.String())
+	plain := register("weather", "城市,温度\n"+strings.Repeat("杭州,21\n上海,19\n", 30))
+	var buf bytes.Buffer
+	_, _, err = abroad.Download(ctx, pi, 0, "csv", 0, &buf)
+	if dx.ErrorCode(err) != dx.EForbidden || dx.ErrorDetails(err)["code"] != "cross-border" || !strings.Contains(dx.ErrorMessage(err), "standard contract") {
+		t.Fatalf("sensitive PI abroad without a filing: %v", err)
+	}
+	if _, _, err := abroad.Download(ctx, plain, 0, "csv", 0, &buf); err != nil {
+		t.Fatalf("data without PI abroad: %v", err)
+	}
+	var f map[string]any
+	if err := prov.Do(ctx, "POST", "/api/v1/orgs/"+provOrg.ID+"/filings", map[string]any{"kind": "standard-contract", "reference": "沪网信备2026-001",
+		"valid_until": time.Now().AddDate(1, 0, 0)}, &f); err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if _, _, err := abroad.Download(ctx, pi, 0, "csv", 0, &buf); err != nil || strings.Contains(buf.String(), "310104198504121237") {
+		t.Fatalf("with a standard contract: %v", err)
+	}
+	var events struct {
+		Events []struct {
+			Action string `json:"action"`
+		} `json:"events"`
+	}
+	if err := te.op.Do(ctx, "GET", "/api/v1/events?limit=1000", nil, &events); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(events.Events, func(e struct {
+		Action string `json:"action"`
+	}) bool {
+		return e.Action == "crossborder.delivery"
+	}) {
+		t.Fatal("the delivery abroad is not in the audit trail")
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/dxexchange/dx/blob/fsblob"
 	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/crossborder"
 	"github.com/dxexchange/dx/dsp"
 	"github.com/dxexchange/dx/engine/duckdb"
 	"github.com/dxexchange/dx/outbox"
@@ -183,17 +184,18 @@ func openExchange(ctx context.Context, cfg Config, log *slog.Logger) (*exchange,
 		st.Close()
 		return nil, err
 	}
-	assets.PseudonymSecret = secret.Seed()
+	assets.PseudonymSecret, assets.CrossBorder = secret.Seed(), st
 	contracts := &contract.Service{Store: st, Assets: assets, Keys: st, Clock: clock, Log: log}
 	a := &api.API{
-		Parties:   parties,
-		Assets:    assets,
-		Contracts: contracts,
-		Access:    &access.Service{Store: st, Assets: assets, Contracts: contracts, Clock: clock, Log: log},
-		Catalog:   &catalog.Service{Store: st},
-		Audit:     &audit.Service{Store: st},
-		Changes:   st.Changes,
-		Log:       log,
+		Parties:     parties,
+		Assets:      assets,
+		Contracts:   contracts,
+		Access:      &access.Service{Store: st, Assets: assets, Contracts: contracts, Clock: clock, Log: log},
+		Catalog:     &catalog.Service{Store: st},
+		Audit:       &audit.Service{Store: st},
+		CrossBorder: &crossborder.Service{Store: st, Clock: clock},
+		Changes:     st.Changes,
+		Log:         log,
 	}
 	srv := &server.Server{API: a, Log: log, Health: func(ctx context.Context) error {
 		_, err := st.Events(ctx, 1<<62, 1)

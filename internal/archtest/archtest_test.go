@@ -63,7 +63,7 @@ func rel(path string) string {
 	return strings.TrimPrefix(path, module+"/")
 }
 
-var domain = map[string]bool{"party": true, "asset": true, "access": true, "catalog": true, "audit": true,
+var domain = map[string]bool{"crossborder": true, "party": true, "asset": true, "access": true, "catalog": true, "audit": true,
 	"classify": true, "policy": true, "contract": true, "compute": true, "ledger": true, "market": true}
 
 var adapters = map[string]bool{"store/sqlite": true, "store/postgres": true, "store/sqldb": true, "engine/duckdb": true, "blob/fsblob": true}

@@ -13,8 +13,8 @@ import (
 
 func (s *DB) insertOrg(ctx context.Context, tx *sql.Tx, org party.Org, key ed25519.PrivateKey, tok party.Token) error {
 	roles, _ := json.Marshal(org.Roles)
-	_, err := s.exec(ctx, tx, s.q(`INSERT INTO orgs (id, name, uscc, roles, public_key, private_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		org.ID, org.Name, org.USCC, string(roles), []byte(org.PublicKey), []byte(key.Seed()), micros(org.CreatedAt))
+	_, err := s.exec(ctx, tx, s.q(`INSERT INTO orgs (id, name, uscc, roles, public_key, private_key, created_at, country) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		org.ID, org.Name, org.USCC, string(roles), []byte(org.PublicKey), []byte(key.Seed()), micros(org.CreatedAt), org.Country)
 	if dx.ErrorCode(s.mapErr(err)) == dx.EConflict {
 		return dx.Errorf(dx.EConflict, "机构名称 %q 已被使用 / organisation name %q is taken", org.Name, org.Name)
 	}
@@ -54,13 +54,13 @@ func (s *DB) CreateOrg(ctx context.Context, org party.Org, key ed25519.PrivateKe
 	})
 }
 
-const orgCols = `id, name, uscc, roles, public_key, created_at, peer`
+const orgCols = `id, name, uscc, roles, public_key, created_at, peer, country`
 
 func scanOrg(sc interface{ Scan(...any) error }) (party.Org, error) {
 	var o party.Org
 	var roles string
 	var created int64
-	if err := sc.Scan(&o.ID, &o.Name, &o.USCC, &roles, &o.PublicKey, &created, &o.Peer); err != nil {
+	if err := sc.Scan(&o.ID, &o.Name, &o.USCC, &roles, &o.PublicKey, &created, &o.Peer, &o.Country); err != nil {
 		return o, err
 	}
 	o.CreatedAt = fromMicros(created)
