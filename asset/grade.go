@@ -14,7 +14,10 @@ const ClassifySample = 10_000
 // classifyFile samples the version's Parquet file and proposes its grade; the sample
 // rows the asset page shows are masked where a column holds personal data.
 func (s *Service) classifyFile(ctx context.Context, path string, v *Version, now time.Time) error {
-	names, values, err := s.Engine.Sample(ctx, path, ClassifySample)
+	// The sample's memory grows with rows × columns: wide tables get fewer rows (at
+	// least 200), and a table never more rows than it has.
+	n := min(int64(ClassifySample), int64(max(200, 2_000_000/max(1, len(v.Columns)))), max(1, v.RowCount))
+	names, values, err := s.Engine.Sample(ctx, path, int(n))
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -82,7 +83,6 @@ var (
 	reEmail    = regexp.MustCompile(`^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$`)
 	reLatLng   = regexp.MustCompile(`^([-+]?\d{1,3}\.(\d+))\s*[,，\s]\s*([-+]?\d{1,3}\.(\d+))$`)
 	reBirth    = regexp.MustCompile(`^((?:19|20)\d{2})[-/.年]?(0?[1-9]|1[0-2])[-/.月]?(0?[1-9]|[12]\d|3[01])日?$`)
-	reNameHan  = regexp.MustCompile(`^\p{Han}{2,4}$`)
 	reNameDot  = regexp.MustCompile(`^\p{Han}{1,6}·\p{Han}{1,8}$`)
 	reMasked   = regexp.MustCompile(`^(?:\d{1,6}\*{4,16}[\dXx]{1,4}|1\d{2}\*{4}\d{4}|\p{Han}{1,2}[*＊]{1,3}|\d{4,6}\*{4,12}\d{4})$`)
 	reExcelSci = regexp.MustCompile(`^[1-9](?:\.\d{1,14})?[Ee]\+?1\d$`)
@@ -243,7 +243,7 @@ var detectors = []detector{
 		return m, m
 	}},
 	{NameType, Weak, func(v string, _ time.Time) (bool, bool) {
-		if !reNameHan.MatchString(v) && !reNameDot.MatchString(v) {
+		if !hanName(v) && !reNameDot.MatchString(v) {
 			return false, false
 		}
 		for _, s := range nameStop {
@@ -450,4 +450,16 @@ func ascii(s string) bool {
 		}
 	}
 	return true
+}
+
+// hanName reports whether v is 2–4 Han characters (what ^\p{Han}{2,4}$ matches).
+func hanName(v string) bool {
+	n := 0
+	for _, r := range v {
+		if !unicode.Is(unicode.Han, r) {
+			return false
+		}
+		n++
+	}
+	return n >= 2 && n <= 4
 }

@@ -256,3 +256,33 @@ func TestCrossBorderDelivery(t *testing.T) {
 		t.Fatal("the delivery abroad is not in the audit trail")
 	}
 }
+
+// TestClassificationSurvivesHostileTables: a million-character cell, an all-null column,
+// mixed Chinese encodings converted on ingestion and two thousand columns are classified
+// without failing the registration.
+func TestClassificationSurvivesHostileTables(t *testing.T) {
+	te := startExchange(t, nil)
+	prov, _ := te.org(t, "p", "provider")
+	ctx := context.Background()
+	huge := strings.Repeat("张", 1_000_000)
+	var b strings.Builder
+	b.WriteString("备注,空列,手机号\n")
+	for i := range 40 {
+		cell := "正常"
+		if i == 3 {
+			cell = huge
+		}
+		fmt.Fprintf(&b, "%s,,1391234%04d\n", cell, i)
+	}
+	res, err := prov.Register(ctx, asset.Register{Name: "hostile", FileName: "h.csv", Meta: asset.Meta{Title: asset.Text{Zh: "异常"}, Industry: "A"}}, strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Version.Classification == nil || len(res.Version.Classification.Columns) != 3 {
+		t.Fatalf("classification: %+v", res.Version.Classification)
+	}
+	res, err = prov.Register(ctx, asset.Register{Name: "wide", FileName: "w.csv", Meta: asset.Meta{Title: asset.Text{Zh: "宽表"}, Industry: "A"}}, strings.NewReader(wideCSV(2000)))
+	if err != nil || len(res.Version.Classification.Columns) != 2000 {
+		t.Fatalf("wide table: %v", err)
+	}
+}
