@@ -40,6 +40,7 @@ type Asset struct {
 	Lineage       []Parent  `json:"lineage"`
 	Format        string    `json:"format"` // source format of the latest version
 	LatestVersion int       `json:"latest_version"`
+	Grade         int       `json:"grade"` // level in force of the latest version (GB/T 43697 1–4; 0: not classified)
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 }

@@ -214,7 +214,7 @@ func (s *Service) Register(ctx context.Context, req Register, body io.Reader) (a
 		v.ID = dx.NewID(dx.PrefixVersion, now)
 		if isNew {
 			a = Asset{ID: dx.NewID(dx.PrefixAsset, now), OwnerID: p.OrgID, Name: req.Name, Meta: req.Meta, Rights: rights,
-				Lineage: req.Lineage, Format: v.SourceFormat, LatestVersion: 1, CreatedAt: now, UpdatedAt: now}
+				Lineage: req.Lineage, Format: v.SourceFormat, LatestVersion: 1, Grade: levelOf(v), CreatedAt: now, UpdatedAt: now}
 			if a.Lineage == nil {
 				a.Lineage = []Parent{}
 			}
@@ -227,7 +227,7 @@ func (s *Service) Register(ctx context.Context, req Register, body io.Reader) (a
 		} else {
 			a = existing
 			v.AssetID, v.Number = a.ID, a.LatestVersion+1
-			a.LatestVersion, a.Format, a.UpdatedAt = v.Number, v.SourceFormat, now
+			a.LatestVersion, a.Format, a.UpdatedAt, a.Grade = v.Number, v.SourceFormat, now, levelOf(v)
 			err = s.Store.AddVersion(ctx, v, SearchDoc(a, v.Columns), []dx.Event{versionEvent(now, p, v)})
 		}
 		if dx.ErrorCode(err) != dx.EConflict || attempt == 5 {
@@ -456,4 +456,12 @@ func (s *Service) crossBorder(ctx context.Context, v Version, g Grade, p *classi
 	ev := dx.NewEvent(now, dx.Principal{OrgID: r.OrgID}, "crossborder.delivery", v.ID, map[string]any{"asset": a.ID, "provider": a.OwnerID,
 		"country": r.Country, "mechanism": d.Mechanism, "general": d.General, "sensitive": d.Sensitive})
 	return s.CrossBorder.AddToLedger(ctx, a.OwnerID, now.Year(), d.General, d.Sensitive, []dx.Event{ev})
+}
+
+// levelOf is a new version's proposed level (0 if it was not classified).
+func levelOf(v Version) int {
+	if v.Classification == nil {
+		return 0
+	}
+	return v.Classification.Level
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/asset"
+	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/classify"
 	"github.com/dxexchange/dx/client"
 	"github.com/dxexchange/dx/party"
@@ -78,6 +79,10 @@ func TestRegistrationClassifies(t *testing.T) {
 	}
 	if _, err := prov.Decide(context.Background(), g.ID, "approved", ""); err != nil {
 		t.Fatal(err)
+	}
+	page2, err := cons.Search(context.Background(), catalog.Query{Text: "客户档案"})
+	if err != nil || len(page2.Hits) != 1 || page2.Hits[0].Asset.Grade != 4 {
+		t.Fatalf("the catalog does not show the grade: %+v %v", page2, err)
 	}
 	var got, own bytes.Buffer
 	if _, _, err := cons.Download(context.Background(), res.Asset.ID, 0, "csv", 0, &got); err != nil {

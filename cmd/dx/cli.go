@@ -641,14 +641,14 @@ func (c *cli) search(ctx context.Context, q catalog.Query) error {
 		return err
 	}
 	return c.print(page, func(tw *tabwriter.Writer) {
-		fmt.Fprintln(tw, "ID\t标题 TITLE\t行业 IND\t地区 REGION\t版本 V\t可见性 VISIBILITY")
+		fmt.Fprintln(tw, "ID\t标题 TITLE\t行业 IND\t地区 REGION\t版本 V\t级别 LEVEL\t可见性 VISIBILITY")
 		for _, h := range page.Hits {
 			a := h.Asset
 			title := a.Meta.Title.Zh
 			if a.Meta.Title.En != "" {
 				title = strings.TrimSpace(title + " / " + a.Meta.Title.En)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", a.ID, title, a.Meta.Industry, a.Meta.Region, a.LatestVersion, a.Meta.Visibility)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", a.ID, title, a.Meta.Industry, a.Meta.Region, a.LatestVersion, levelText(a.Grade), a.Meta.Visibility)
 		}
 		if page.NextCursor != "" {
 			fmt.Fprintf(tw, "\n下一页 next page: --cursor %s\n", page.NextCursor)
@@ -831,4 +831,11 @@ func (c *cli) pull(ctx context.Context, addr contract.DataAddress, format, out s
 	}
 	fmt.Fprintf(c.stderr, "已保存 saved %s (%d bytes)\n", out, n)
 	return os.Rename(out+".part", out)
+}
+
+func levelText(level int) string {
+	if level == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d级", level)
 }

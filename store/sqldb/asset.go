@@ -44,9 +44,9 @@ func (s *DB) writeAsset(ctx context.Context, tx *sql.Tx, a asset.Asset, insert b
 		return err
 	}
 	if insert {
-		_, err = s.exec(ctx, tx, s.q(`INSERT INTO assets (id, owner_id, name, meta, industry, region, visibility, format, latest_version, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			a.ID, a.OwnerID, a.Name, string(meta), a.Meta.Industry, a.Meta.Region, a.Meta.Visibility, a.Format, a.LatestVersion, micros(a.CreatedAt), micros(a.UpdatedAt))
+		_, err = s.exec(ctx, tx, s.q(`INSERT INTO assets (id, owner_id, name, meta, industry, region, visibility, format, latest_version, created_at, updated_at, grade)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			a.ID, a.OwnerID, a.Name, string(meta), a.Meta.Industry, a.Meta.Region, a.Meta.Visibility, a.Format, a.LatestVersion, micros(a.CreatedAt), micros(a.UpdatedAt), a.Grade)
 		if dx.ErrorCode(s.mapErr(err)) == dx.EConflict {
 			return dx.Errorf(dx.EConflict, "数据资产名称 %q 已存在 / an asset named %q exists", a.Name, a.Name)
 		}
@@ -106,8 +106,12 @@ func (s *DB) CreateAsset(ctx context.Context, a asset.Asset, v asset.Version, sd
 // AddVersion appends the next version of an asset.
 func (s *DB) AddVersion(ctx context.Context, v asset.Version, sd asset.Search, events []dx.Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := s.exec(ctx, tx, s.q(`UPDATE assets SET latest_version = ?, format = ?, updated_at = ? WHERE id = ? AND latest_version = ?`),
-			v.Number, v.SourceFormat, micros(v.CreatedAt), v.AssetID, v.Number-1)
+		level := 0
+		if v.Classification != nil {
+			level = v.Classification.Level
+		}
+		res, err := s.exec(ctx, tx, s.q(`UPDATE assets SET latest_version = ?, format = ?, updated_at = ?, grade = ? WHERE id = ? AND latest_version = ?`),
+			v.Number, v.SourceFormat, micros(v.CreatedAt), level, v.AssetID, v.Number-1)
 		if err != nil {
 			return err
 		}
@@ -140,13 +144,13 @@ func (s *DB) UpdateAsset(ctx context.Context, a asset.Asset, sd asset.Search, ev
 	})
 }
 
-const assetCols = `a.id, a.owner_id, a.name, a.meta, a.format, a.latest_version, a.created_at, a.updated_at`
+const assetCols = `a.id, a.owner_id, a.name, a.meta, a.format, a.latest_version, a.created_at, a.updated_at, a.grade`
 
 func scanAsset(sc interface{ Scan(...any) error }, extra ...any) (asset.Asset, error) {
 	var a asset.Asset
 	var meta string
 	var created, updated int64
-	dst := append([]any{&a.ID, &a.OwnerID, &a.Name, &meta, &a.Format, &a.LatestVersion, &created, &updated}, extra...)
+	dst := append([]any{&a.ID, &a.OwnerID, &a.Name, &meta, &a.Format, &a.LatestVersion, &created, &updated, &a.Grade}, extra...)
 	if err := sc.Scan(dst...); err != nil {
 		return a, err
 	}

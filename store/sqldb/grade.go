@@ -56,6 +56,15 @@ func (s *DB) SaveGrade(ctx context.Context, g asset.Grade, events []dx.Event) er
 			g.VersionID, g.AssetID, proposal, g.Level, b(g.Important), b(g.Core), b(g.Approved), g.DecidedBy, g.Reason, micros(g.UpdatedAt)); err != nil {
 			return err
 		}
+		level := g.Level // the decision, else the latest proposal
+		if level == 0 && g.Proposal != nil {
+			level = g.Proposal.Level
+		}
+		if level > 0 {
+			if _, err := s.exec(ctx, tx, s.q(`UPDATE assets SET grade = ? WHERE id = ? AND latest_version = (SELECT number FROM versions WHERE id = ?)`), level, g.AssetID, g.VersionID); err != nil {
+				return err
+			}
+		}
 		return s.insertEvents(ctx, tx, events)
 	})
 }
