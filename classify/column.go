@@ -85,27 +85,38 @@ func Classify(name string, values []string, now time.Time) Column {
 			anyPrior = max(anyPrior, priors[t])
 		}
 	}
-	for _, d := range detectors {
-		if (d.typ == CredentialTyp || d.strength == HeaderOnly) && priors[d.typ] < 0.5 {
-			continue // cannot be decided without its header
-		}
-		m, v := 0, 0
-		var validValues []string
-		for i, x := range norm {
-			if !candidate(d.typ, &shapes[i]) {
+	// One pass over the values: each value is tried only by the detectors of its class
+	// (Han text, or ASCII) whose cheap shape check it passes.
+	enabled := make([]bool, len(detectors))
+	for di, d := range detectors {
+		enabled[di] = !((d.typ == CredentialTyp || d.strength == HeaderOnly) && priors[d.typ] < 0.5) // else undecidable without its header
+	}
+	matched, passed := make([]int, len(detectors)), make([]int, len(detectors))
+	valids := make([][]string, len(detectors))
+	for i, x := range norm {
+		sh := &shapes[i]
+		for _, di := range detectorsFor(sh) {
+			d := &detectors[di]
+			if !enabled[di] || !candidate(d.typ, sh) {
 				continue
 			}
 			match, valid := d.test(x, now)
 			if match {
-				m++
+				matched[di]++
 			}
 			if valid {
-				v++
+				passed[di]++
 				if d.typ == IDCardType || d.typ == USCCType || d.typ == MobileType {
-					validValues = append(validValues, x)
+					valids[di] = append(valids[di], x)
 				}
 			}
 		}
+	}
+	for di, d := range detectors {
+		if !enabled[di] {
+			continue
+		}
+		m, v, validValues := matched[di], passed[di], valids[di]
 		h := priors[d.typ]
 		if d.typ == MaskedType || d.typ == DamagedType {
 			h = anyPrior // masked and damaged values take their meaning from the header

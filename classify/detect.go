@@ -81,7 +81,6 @@ var (
 	rePlate    = regexp.MustCompile(`^[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z](?:[DABCEFGHJK][A-HJ-NP-Z0-9]\d{4}|\d{5}[DABCEFGHJK]|[A-HJ-NP-Z0-9]{4}[A-HJ-NP-Z0-9挂学警港澳领])$`)
 	reVIN      = regexp.MustCompile(`^[A-HJ-NPR-Z0-9]{8}[0-9X][A-HJ-NPR-Z0-9]{8}$`)
 	reEmail    = regexp.MustCompile(`^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$`)
-	reLatLng   = regexp.MustCompile(`^([-+]?\d{1,3}\.(\d+))\s*[,，\s]\s*([-+]?\d{1,3}\.(\d+))$`)
 	reBirth    = regexp.MustCompile(`^((?:19|20)\d{2})[-/.年]?(0?[1-9]|1[0-2])[-/.月]?(0?[1-9]|[12]\d|3[01])日?$`)
 	reNameDot  = regexp.MustCompile(`^\p{Han}{1,6}·\p{Han}{1,8}$`)
 	reMasked   = regexp.MustCompile(`^(?:\d{1,6}\*{4,16}[\dXx]{1,4}|1\d{2}\*{4}\d{4}|\p{Han}{1,2}[*＊]{1,3}|\d{4,6}\*{4,12}\d{4})$`)
@@ -121,6 +120,16 @@ var addressMarkers = []string{"路", "街", "巷", "弄", "道", "号", "栋", "
 
 var provinceNames = []string{"北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建", "江西", "山东", "河南",
 	"湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门"}
+
+// provinceFirst holds the first characters of the province names (a cheap prefilter).
+var provinceFirst = func() map[rune]bool {
+	m := map[rune]bool{}
+	for _, p := range provinceNames {
+		r, _ := utf8.DecodeRuneInString(p)
+		m[r] = true
+	}
+	return m
+}()
 
 func set(items ...string) map[string]bool {
 	m := map[string]bool{}
@@ -217,14 +226,12 @@ var detectors = []detector{
 		return err == nil, err == nil
 	}},
 	{GPSType, Medium, func(v string, _ time.Time) (bool, bool) {
-		m := reLatLng.FindStringSubmatch(v)
-		if m == nil {
+		x, y, ok := latLng(v)
+		if !ok {
 			return false, false
 		}
-		a, _ := strconv.ParseFloat(m[1], 64)
-		b, _ := strconv.ParseFloat(m[3], 64)
 		inBox := func(lng, lat float64) bool { return lng >= 73.5 && lng <= 135.1 && lat >= 3.8 && lat <= 53.6 }
-		return true, (inBox(a, b) || inBox(b, a)) && len(m[2]) >= 2 && len(m[4]) >= 2
+		return true, inBox(x, y) || inBox(y, x)
 	}},
 	{BirthType, HeaderOnly, func(v string, now time.Time) (bool, bool) {
 		m := reBirth.FindStringSubmatch(v)
@@ -264,10 +271,12 @@ var detectors = []detector{
 			return false, false
 		}
 		prefix := false
-		for _, p := range provinceNames {
-			if strings.HasPrefix(v, p) {
-				prefix = true
-				break
+		if first, _ := utf8.DecodeRuneInString(v); provinceFirst[first] {
+			for _, p := range provinceNames {
+				if strings.HasPrefix(v, p) {
+					prefix = true
+					break
+				}
 			}
 		}
 		markers := 0
@@ -318,7 +327,7 @@ func Normalize(v string) string {
 	if len(v) > MaxCell {
 		v = v[:MaxCell]
 	}
-	if !ascii(v) { // ASCII is already in NFKC and has no zero-width characters
+	if !ascii(v) && !asciiOrHan(v) { // ASCII and CJK unified ideographs are stable under NFKC
 		if !norm.NFKC.IsNormalString(v) {
 			v = norm.NFKC.String(v)
 		}
@@ -462,4 +471,67 @@ func hanName(v string) bool {
 		n++
 	}
 	return n >= 2 && n <= 4
+}
+
+// latLng reads "a.bb,c.dd" (comma, full-width comma or spaces between; at least two
+// decimals each, the precision of a position rather than a region).
+func latLng(v string) (float64, float64, bool) {
+	i := strings.IndexAny(v, ", ，")
+	if i <= 0 {
+		return 0, 0, false
+	}
+	a := strings.TrimSpace(v[:i])
+	b := strings.TrimSpace(strings.TrimLeft(v[i:], ", ，"))
+	decimals := func(s string) bool {
+		d := strings.IndexByte(s, '.')
+		return d > 0 && d <= 4 && len(s)-d-1 >= 2
+	}
+	if !decimals(a) || !decimals(b) {
+		return 0, 0, false
+	}
+	x, err1 := strconv.ParseFloat(a, 64)
+	y, err2 := strconv.ParseFloat(b, 64)
+	return x, y, err1 == nil && err2 == nil
+}
+
+// byClass lists, for values with Han characters and for ASCII values, the indexes of
+// the detectors that can match them; other values are tried by every detector.
+var byClass = func() (han, ascii, all []int) {
+	hanTypes := map[Type]bool{PlateType: true, GenderType: true, EthnicityType: true, NameType: true, AddressType: true,
+		MaskedType: true, BirthType: true, GPSType: true, CredentialTyp: true, EmailType: true}
+	for i, d := range detectors {
+		all = append(all, i)
+		if hanTypes[d.typ] {
+			han = append(han, i)
+		}
+		switch d.typ {
+		case PlateType, EthnicityType, NameType, AddressType:
+		default:
+			ascii = append(ascii, i)
+		}
+	}
+	return
+}
+
+var hanDetectors, asciiDetectors, allDetectors = byClass()
+
+func detectorsFor(s *shape) []int {
+	switch {
+	case s.ascii:
+		return asciiDetectors
+	case s.han:
+		return hanDetectors
+	}
+	return allDetectors
+}
+
+// asciiOrHan reports whether v holds only ASCII and CJK Unified Ideographs
+// (U+4E00–U+9FFF), which NFKC leaves as they are.
+func asciiOrHan(v string) bool {
+	for _, r := range v {
+		if r >= 0x80 && (r < 0x4e00 || r > 0x9fff) {
+			return false
+		}
+	}
+	return true
 }
