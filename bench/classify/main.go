@@ -50,9 +50,9 @@ func main() {
 		classify.VINType:      {g.vin, []string{"车架号", "vin", "col_f"}},
 		classify.EmailType:    {g.email, []string{"邮箱", "email", "col_g"}},
 		classify.GPSType:      {g.gps, []string{"位置", "gps", "col_h"}},
-		classify.NameType:     {g.name, []string{"姓名", "xingming", "name"}},
-		classify.AddressType:  {g.address, []string{"地址", "jtzz", "address"}},
-		classify.BirthType:    {g.birth, []string{"出生日期", "csrq", "birthday"}},
+		classify.NameType:     {g.name, []string{"姓名", "xingming", "name", "col_n"}},
+		classify.AddressType:  {g.address, []string{"地址", "jtzz", "address", "col_o"}},
+		classify.BirthType:    {g.birth, []string{"出生日期", "csrq", "birthday", "col_p"}},
 	}
 	types := make([]classify.Type, 0, len(positives))
 	for t := range positives {
@@ -95,6 +95,8 @@ func main() {
 	}
 
 	tp, fp, fn := map[classify.Type]int{}, map[classify.Type]int{}, map[classify.Type]int{}
+	// recall split by whether the header names the type (the digest's ablation)
+	hitH, allH, hitN, allN := map[classify.Type]int{}, map[classify.Type]int{}, map[classify.Type]int{}, map[classify.Type]int{}
 	fpBy := map[classify.Type]map[string]int{}
 	var bytes int
 	if *cpuprofile != "" {
@@ -115,6 +117,19 @@ func main() {
 		for _, f := range res.Findings {
 			found[f.Type] = true
 		}
+		if c.label != "" {
+			if classify.HeaderPrior(c.header, c.label) >= 0.5 {
+				allH[c.label]++
+				if found[c.label] {
+					hitH[c.label]++
+				}
+			} else {
+				allN[c.label]++
+				if found[c.label] {
+					hitN[c.label]++
+				}
+			}
+		}
 		for _, t := range types {
 			switch {
 			case found[t] && c.label == t:
@@ -133,12 +148,18 @@ func main() {
 	elapsed := time.Since(start)
 	fmt.Printf("%d columns × %d values (seed %d): %d positive columns of %d types, %d decoy columns of %d kinds\n\n",
 		len(cols), *rows, *seed, len(types)**perType, len(types), len(dnames)**perType, len(dnames))
-	fmt.Println("| type | strength | precision | recall | TP | FP | FN |")
-	fmt.Println("|---|---|---|---|---|---|---|")
+	fmt.Println("| type | strength | precision | recall | recall, header names it | recall, neutral or misleading header | TP | FP | FN |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	ratio := func(a, b int) string {
+		if b == 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%.3f (%d)", float64(a)/float64(b), b)
+	}
 	for _, t := range types {
 		prec := float64(tp[t]) / float64(max(1, tp[t]+fp[t]))
 		rec := float64(tp[t]) / float64(max(1, tp[t]+fn[t]))
-		fmt.Printf("| %s | %s | %.3f | %.3f | %d | %d | %d |\n", t, strength(t), prec, rec, tp[t], fp[t], fn[t])
+		fmt.Printf("| %s | %s | %.3f | %.3f | %s | %s | %d | %d | %d |\n", t, strength(t), prec, rec, ratio(hitH[t], allH[t]), ratio(hitN[t], allN[t]), tp[t], fp[t], fn[t])
 	}
 	for t, by := range fpBy {
 		fmt.Printf("false positives of %s by header: %v\n", t, by)
