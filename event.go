@@ -39,6 +39,17 @@ func NewEvent(now time.Time, actor Principal, action, subject string, payload an
 // CanonicalJSON encodes v as canonical JSON: object keys sorted, no insignificant
 // white space, numbers kept as written, no HTML escaping. Equal values give equal bytes.
 func CanonicalJSON(v any) ([]byte, error) {
+	if m, ok := v.(map[string]any); ok && plain(m) {
+		// Maps of plain values encode canonically as they are (encoding/json sorts map
+		// keys): no round trip needed.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(m); err != nil {
+			return nil, err
+		}
+		return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	}
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
@@ -56,4 +67,21 @@ func CanonicalJSON(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// plain reports whether a map holds only values whose JSON encoding is already canonical:
+// strings, booleans, integers, nil, string lists and maps of such values.
+func plain(m map[string]any) bool {
+	for _, v := range m {
+		switch x := v.(type) {
+		case string, bool, int, int64, nil, []string:
+		case map[string]any:
+			if !plain(x) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }

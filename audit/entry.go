@@ -71,8 +71,12 @@ func NewEntry(e dx.Event, salt []byte) ([]byte, tlog.Hash, error) {
 	if err != nil {
 		return nil, tlog.Hash{}, err
 	}
-	b, err := dx.CanonicalJSON(Entry{V: EntryVersion, ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Action: e.Action,
-		Actor: e.Actor, Subject: e.Subject, Commit: commit})
+	fields := map[string]any{"v": EntryVersion, "id": e.ID, "time": e.Time.UTC().Format(time.RFC3339Nano), "action": e.Action,
+		"subject": e.Subject, "commit": commit} // the Entry fields, as a map so it encodes canonically at once
+	if e.Actor != "" {
+		fields["actor"] = e.Actor
+	}
+	b, err := dx.CanonicalJSON(fields)
 	if err != nil {
 		return nil, tlog.Hash{}, err
 	}
