@@ -134,3 +134,45 @@ func BenchmarkGaussian(b *testing.B) {
 		Gaussian(100, 1)
 	}
 }
+
+// TestMechanisms: noise scales, intervals that hold as often as they claim (checked by
+// sampling), and the zCDP conversions invert each other.
+func TestMechanisms(t *testing.T) {
+	lm := LaplaceMechanism{Sensitivity: 1, Epsilon: 0.5}
+	if s, _ := lm.Scale(); s < 2 || s > 2+1e-6 {
+		t.Fatalf("Laplace scale %v", s)
+	}
+	k, _ := lm.Interval(0.95)
+	gm := GaussianMechanism{Sensitivity: 1, Rho: 0.05} // σ² = 10
+	kg, _ := gm.Interval(0.95)
+	if kg < 5 || kg > 7 {
+		t.Fatalf("Gaussian interval %d for σ² = 10", kg)
+	}
+	inL, inG := 0, 0
+	const n = 100_000
+	for range n {
+		if v, _ := lm.Add(0); v >= -k && v <= k {
+			inL++
+		}
+		if v, _ := gm.Add(0); v >= -kg && v <= kg {
+			inG++
+		}
+	}
+	if inL < int(0.945*n) || inG < int(0.945*n) {
+		t.Fatalf("coverage: Laplace %d, Gaussian %d of %d", inL, inG, n)
+	}
+	if k1, _ := lm.Interval(0.95); k1 < 1 {
+		t.Fatalf("Laplace interval %d", k1)
+	}
+	for _, c := range []struct{ eps, delta float64 }{{1, 1e-6}, {0.1, 1e-9}, {5, 1e-5}} {
+		if got := ZCDPToApprox(RhoFor(c.eps, c.delta), c.delta); math.Abs(got-c.eps) > 1e-9 {
+			t.Errorf("ZCDPToApprox(RhoFor(%v)) = %v", c.eps, got)
+		}
+	}
+	if _, err := (LaplaceMechanism{Sensitivity: 1, Epsilon: 0}).Add(1); err == nil {
+		t.Fatal("ε = 0 accepted")
+	}
+	if _, err := (GaussianMechanism{Sensitivity: 0, Rho: 1}).Add(1); err == nil {
+		t.Fatal("sensitivity 0 accepted")
+	}
+}
