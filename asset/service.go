@@ -325,7 +325,14 @@ func (s *Service) Egress(ctx context.Context, v Version, format string, r Recipi
 	if err != nil {
 		return nil, false, err
 	}
-	if toOwner || p == nil {
+	if p == nil && !toOwner {
+		// A version registered before classification existed: classify it now, before
+		// anything leaves, and keep the proposal.
+		if g, p, err = s.classifyLate(ctx, v, g); err != nil {
+			return nil, false, err
+		}
+	}
+	if toOwner {
 		f, err := s.rendition(ctx, v, format, nil)
 		return f, false, err
 	}
@@ -464,4 +471,19 @@ func levelOf(v Version) int {
 		return 0
 	}
 	return v.Classification.Level
+}
+
+// classifyLate classifies a version that was never classified and stores the proposal.
+func (s *Service) classifyLate(ctx context.Context, v Version, g Grade) (Grade, *classify.Proposal, error) {
+	path, err := s.Blobs.Path(v.Digest)
+	if err != nil {
+		return g, nil, err
+	}
+	scan := v
+	if err := s.classifyFile(ctx, path, &scan, s.now()); err != nil {
+		return g, nil, err
+	}
+	g.VersionID, g.AssetID, g.Proposal, g.UpdatedAt = v.ID, v.AssetID, scan.Classification, s.now()
+	ev := dx.NewEvent(g.UpdatedAt, dx.Principal{}, "asset.classified", v.ID, map[string]any{"asset": v.AssetID, "level": scan.Classification.Level, "late": true})
+	return g, scan.Classification, s.Store.SaveGrade(ctx, g, []dx.Event{ev})
 }

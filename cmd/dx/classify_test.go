@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"regexp"
@@ -289,5 +290,42 @@ func TestClassificationSurvivesHostileTables(t *testing.T) {
 	res, err = prov.Register(ctx, asset.Register{Name: "wide", FileName: "w.csv", Meta: asset.Meta{Title: asset.Text{Zh: "宽表"}, Industry: "A"}}, strings.NewReader(wideCSV(2000)))
 	if err != nil || len(res.Version.Classification.Columns) != 2000 {
 		t.Fatalf("wide table: %v", err)
+	}
+}
+
+// TestUnclassifiedVersionIsClassifiedBeforeEgress: a version registered before
+// classification existed (its proposal removed here) is classified at its first egress
+// and leaves masked.
+func TestUnclassifiedVersionIsClassifiedBeforeEgress(t *testing.T) {
+	te := startExchange(t, nil)
+	ctx := context.Background()
+	prov, _ := te.org(t, "老数据", "provider")
+	content := "姓名,手机号\n" + strings.Repeat("张三,13912345678\n李四,18612345670\n王芳,15012345679\n", 20)
+	res, err := prov.Register(ctx, asset.Register{Name: "legacy", FileName: "l.csv", Meta: asset.Meta{Title: asset.Text{Zh: "老数据"}, Industry: "F"}}, strings.NewReader(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := te.x.store.(interface{ SQL() *sql.DB }).SQL().Exec(`UPDATE versions SET info = json_remove(info, '$.classification') WHERE id = ?`, res.Version.ID); err != nil {
+		t.Fatal(err)
+	}
+	cons, _ := te.org(t, "c", "consumer")
+	g, _ := cons.RequestAccess(ctx, res.Asset.ID, "x")
+	prov.Decide(ctx, g.ID, "approved", "")
+	var buf bytes.Buffer
+	if _, _, err := cons.Download(ctx, res.Asset.ID, 0, "csv", 0, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "13912345678") || !strings.Contains(buf.String(), "139****5678") {
+		t.Fatalf("an unclassified version left unmasked:\n%s", buf.String()[:min(200, buf.Len())])
+	}
+	var page struct {
+		Version asset.Version `json:"version"`
+		Grade   asset.Grade   `json:"grade"`
+	}
+	if err := prov.Do(ctx, "GET", "/api/v1/assets/"+res.Asset.ID, nil, &page); err != nil {
+		t.Fatal(err)
+	}
+	if page.Version.Classification != nil || page.Grade.Proposal == nil || page.Grade.Proposal.Level < 2 {
+		t.Fatalf("the late classification was not kept: version %v, grade %+v", page.Version.Classification, page.Grade)
 	}
 }
