@@ -60,6 +60,9 @@ type Engine interface {
 	// ExportMasked is Export with the named columns masked as they leave (every other
 	// column as it is).
 	ExportMasked(ctx context.Context, src, dst, format string, masks map[string]Mask) error
+	// ParseSQL parses one consumer query with the engine's own parser (on a data-less
+	// instance) and returns its syntax tree as JSON, or the parser's error as JSON.
+	ParseSQL(ctx context.Context, query string) ([]byte, error)
 	// Sample returns up to n rows of the Parquet file at src, drawn uniformly over the
 	// whole file (a seeded reservoir sample, so the same file gives the same rows), with
 	// every value as text ("" for NULL), column by column.

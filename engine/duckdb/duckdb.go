@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -620,4 +621,31 @@ func maskedSelect(ctx context.Context, conn *sql.Conn, from string, masks map[st
 		}
 	}
 	return strings.Join(exprs, ", "), rows.Err()
+}
+
+// parser is a data-less, locked in-memory DuckDB used only to parse consumer queries.
+var parser struct {
+	once sync.Once
+	db   *sql.DB
+	err  error
+}
+
+// ParseSQL returns DuckDB's syntax tree of a query as JSON (null fields skipped); the
+// query is a bound parameter, never executed.
+func (e *Engine) ParseSQL(ctx context.Context, query string) (tree []byte, err error) {
+	defer dx.WrapOp(&err, "duckdb.ParseSQL")
+	parser.once.Do(func() {
+		db, err := sql.Open("duckdb", "")
+		if err == nil {
+			_, err = db.Exec("SET enable_external_access = false; SET autoinstall_known_extensions = false; SET autoload_known_extensions = false; SET lock_configuration = true")
+		}
+		parser.db, parser.err = db, err
+	})
+	if parser.err != nil {
+		return nil, parser.err
+	}
+	var out string
+	// skip_empty would hide ROLLUP's empty grouping set; only nulls are skipped.
+	err = parser.db.QueryRowContext(ctx, "SELECT json_serialize_sql(?::VARCHAR, skip_null := true)::VARCHAR", query).Scan(&out)
+	return []byte(out), err
 }
