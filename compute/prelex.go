@@ -24,7 +24,7 @@ type token struct {
 }
 
 // lex splits SQL into significant tokens the way DuckDB's lexer does: '…' strings with
-// '' escapes (E'…' too), $$…$$ and $tag$…$tag$ strings, "…" identifiers, -- and /* */
+// ” escapes (E'…' too), $$…$$ and $tag$…$tag$ strings, "…" identifiers, -- and /* */
 // comments (skipped), numbers, words and punctuation.
 func lex(q string) ([]token, error) {
 	var out []token
