@@ -20,6 +20,7 @@ import (
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/audit"
 	"github.com/dxexchange/dx/catalog"
+	"github.com/dxexchange/dx/compute"
 	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/crossborder"
 	"github.com/dxexchange/dx/dsp"
@@ -66,6 +67,8 @@ type API struct {
 	// ChangeTransferWithPeer suspends, resumes, completes or terminates a transfer from a
 	// peer and tells the peer.
 	ChangeTransferWithPeer func(ctx context.Context, consumerPID, action, reason string) (contract.RemoteTransfer, error)
+	// Compute runs differentially private queries; nil leaves its routes out.
+	Compute *compute.Service
 	// Contracts serves offers, negotiations and agreements; nil leaves them out.
 	Contracts *contract.Service
 	Log       *slog.Logger

@@ -19,7 +19,7 @@ import (
 
 // Routes returns the API's operations.
 func (a *API) Routes() []Route {
-	return append(append(append(a.coreRoutes(), a.contractRoutes()...), a.remoteRoutes()...), a.auditRoutes()...)
+	return append(append(append(append(a.coreRoutes(), a.contractRoutes()...), a.remoteRoutes()...), a.auditRoutes()...), a.computeRoutes()...)
 }
 
 func (a *API) coreRoutes() []Route {

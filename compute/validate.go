@@ -1,9 +1,12 @@
 package compute
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/dxexchange/dx"
@@ -20,13 +23,23 @@ var aggregates = []string{"count_star", "count", "sum", "avg"}
 // scalars are the deterministic scalar functions allowed in expressions.
 var scalars = []string{"lower", "upper", "substr", "substring", "length", "trim", "coalesce", "abs", "round", "floor", "ceil", "least",
 	"greatest", "date_trunc", "extract", "date_part", "year", "month", "strftime", "~~", "starts_with", "contains",
-	"+", "-", "*", "/", "%"}
+	"+", "-", "*", "/", "%", "!~~", "~~*"}
+
+// Table is what a query may read: one table, known by name, with its columns and their
+// engine types.
+type Table struct {
+	Name    string
+	Columns map[string]string // name → SQL type, e.g. BIGINT, VARCHAR
+}
 
 // Query is what validation learns of an accepted query.
 type Query struct {
 	Table      string   // the one table read
 	GroupBy    []string // group-by columns
 	Aggregates []Aggregate
+	// Where is the WHERE condition printed by dx from the syntax tree (every column
+	// quoted, every literal re-quoted, CAST as TRY_CAST); "" when there is none.
+	Where string
 }
 
 // Aggregate is one DP aggregate of the select list.
@@ -37,12 +50,13 @@ type Aggregate struct {
 	Alias    string
 }
 
-// Validate checks a parsed query against the whitelist; tables lists the table names the
-// consumer may read.
-func Validate(tree []byte, tables []string) (Query, error) {
+// Validate checks a parsed query against the whitelist for the table t.
+func Validate(tree []byte, t Table) (Query, error) {
 	var q Query
 	var doc map[string]any
-	if err := json.Unmarshal(tree, &doc); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(tree))
+	dec.UseNumber() // literals keep every digit
+	if err := dec.Decode(&doc); err != nil {
 		return q, refuse("", -1, "the parser's answer is not JSON")
 	}
 	if doc["error"] == true {
@@ -103,19 +117,28 @@ func Validate(tree []byte, tables []string) (Query, error) {
 		}
 	}
 	q.Table, _ = from["table_name"].(string)
-	if !slices.Contains(tables, q.Table) {
-		return q, refuse(q.Table, loc(from), "unknown table %q (you may read %v)", q.Table, tables)
+	if q.Table != t.Name {
+		return q, refuse(q.Table, loc(from), "unknown table %q (you may read %q)", q.Table, t.Name)
 	}
+	v := validator{t}
 	if w, ok := node["where_clause"]; ok {
-		if err := expr(w, false); err != nil {
+		where, err := v.expr(w)
+		if err != nil {
 			return q, err
 		}
+		q.Where = where
 	}
 	groups, _ := node["group_expressions"].([]any)
 	for _, g := range groups {
 		col, ok := columnRef(g)
 		if !ok {
 			return q, refuse("GROUP BY", loc(g), "group by plain columns only")
+		}
+		if err := v.column(col, loc(g)); err != nil {
+			return q, err
+		}
+		if slices.Contains(q.GroupBy, col) {
+			return q, refuse(col, loc(g), "column %q is grouped by twice", col)
 		}
 		q.GroupBy = append(q.GroupBy, col)
 	}
@@ -129,7 +152,7 @@ func Validate(tree []byte, tables []string) (Query, error) {
 			continue
 		}
 		if m["class"] == "FUNCTION" && slices.Contains(aggregates, fmt.Sprint(m["function_name"])) {
-			a, err := aggregate(m)
+			a, err := v.aggregate(m)
 			if err != nil {
 				return q, err
 			}
@@ -144,8 +167,19 @@ func Validate(tree []byte, tables []string) (Query, error) {
 	return q, nil
 }
 
+// validator checks expressions against one table's columns.
+type validator struct{ t Table }
+
+// column refuses a name the table does not have.
+func (v validator) column(name string, at int) error {
+	if _, ok := v.t.Columns[name]; !ok {
+		return refuse(name, at, "table %q has no column %q", v.t.Name, name)
+	}
+	return nil
+}
+
 // aggregate checks one DP aggregate call.
-func aggregate(m map[string]any) (Aggregate, error) {
+func (v validator) aggregate(m map[string]any) (Aggregate, error) {
 	a := Aggregate{Function: fmt.Sprint(m["function_name"])}
 	a.Alias, _ = m["alias"].(string)
 	if err := plainCall(m); err != nil {
@@ -174,10 +208,22 @@ func aggregate(m map[string]any) (Aggregate, error) {
 		if !ok || a.Column != "" {
 			return a, refuse(fmt.Sprint(cm["class"]), loc(c), "an aggregate takes one plain column")
 		}
+		if err := v.column(col, loc(c)); err != nil {
+			return a, err
+		}
 		a.Column = col
+	}
+	if a.Function == "count" && a.Column == "" { // COUNT(*, bounds)
+		a.Function = "count_star"
 	}
 	if (a.Function == "sum" || a.Function == "avg") && a.Column == "" {
 		return a, refuse(a.Function, loc(m), "%s needs a column", a.Function)
+	}
+	if (a.Function == "sum" || a.Function == "avg") && !numeric(v.t.Columns[a.Column]) {
+		return a, refuse(a.Column, loc(m), "%s needs a numeric column; %q is %s", strings.ToUpper(a.Function), a.Column, v.t.Columns[a.Column])
+	}
+	if a.Bounds == nil && a.Function != "count" && a.Function != "count_star" {
+		return a, refuse(a.Function, loc(m), "%s needs contribution_bounds_per_group => (lower, upper): bounds are never derived from the data", strings.ToUpper(strings.TrimSuffix(a.Function, "_star")))
 	}
 	return a, nil
 }
@@ -208,63 +254,264 @@ func plainCall(m map[string]any) error {
 	return nil
 }
 
-// expr checks an expression of WHERE (no aggregates there).
-func expr(v any, _ bool) error {
-	m, ok := v.(map[string]any)
+// comparisons maps the syntax tree's comparison types to SQL.
+var comparisons = map[string]string{"COMPARE_EQUAL": "=", "COMPARE_NOTEQUAL": "<>", "COMPARE_LESSTHAN": "<", "COMPARE_GREATERTHAN": ">",
+	"COMPARE_LESSTHANOREQUALTO": "<=", "COMPARE_GREATERTHANOREQUALTO": ">=", "COMPARE_DISTINCT_FROM": "IS DISTINCT FROM",
+	"COMPARE_NOT_DISTINCT_FROM": "IS NOT DISTINCT FROM"}
+
+// castTypes are the types a CAST may name (printed as TRY_CAST, so a value that does
+// not convert becomes NULL instead of an error that depends on the data).
+var castTypes = []string{"VARCHAR", "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DATE", "TIMESTAMP"}
+
+// expr checks an expression of WHERE (no aggregates there) and prints it as SQL.
+func (v validator) expr(node any) (string, error) {
+	m, ok := node.(map[string]any)
 	if !ok {
-		return refuse("expression", -1, "malformed expression")
+		return "", refuse("expression", -1, "malformed expression")
+	}
+	if a, _ := m["alias"].(string); a != "" {
+		return "", refuse("alias", loc(m), "an alias inside an expression is not allowed")
+	}
+	list := func(key string) ([]string, error) {
+		children, _ := m[key].([]any)
+		out := make([]string, len(children))
+		for i, c := range children {
+			s, err := v.expr(c)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = s
+		}
+		return out, nil
 	}
 	switch m["class"] {
 	case "COLUMN_REF":
-		if _, ok := columnRef(m); !ok {
-			return refuse("column", loc(m), "qualified column names are not allowed")
+		col, ok := columnRef(m)
+		if !ok {
+			return "", refuse("column", loc(m), "qualified column names are not allowed")
 		}
-		return nil
+		if err := v.column(col, loc(m)); err != nil {
+			return "", err
+		}
+		return quote(col), nil
 	case "CONSTANT":
-		return nil
+		return constant(m)
 	case "COMPARISON":
-		if err := expr(m["left"], false); err != nil {
-			return err
+		op, ok := comparisons[fmt.Sprint(m["type"])]
+		if !ok {
+			return "", refuse(fmt.Sprint(m["type"]), loc(m), "comparison %v is not allowed", m["type"])
 		}
-		return expr(m["right"], false)
+		l, err := v.expr(m["left"])
+		if err != nil {
+			return "", err
+		}
+		r, err := v.expr(m["right"])
+		if err != nil {
+			return "", err
+		}
+		return "(" + l + " " + op + " " + r + ")", nil
 	case "CONJUNCTION", "OPERATOR":
 		t := fmt.Sprint(m["type"])
-		if !slices.Contains([]string{"CONJUNCTION_AND", "CONJUNCTION_OR", "OPERATOR_NOT", "OPERATOR_IS_NULL", "OPERATOR_IS_NOT_NULL", "COMPARE_IN", "COMPARE_NOT_IN"}, t) {
-			return refuse(t, loc(m), "operator %s is not allowed", t)
+		args, err := list("children")
+		if err != nil {
+			return "", err
 		}
-		for _, c := range m["children"].([]any) {
-			if err := expr(c, false); err != nil {
-				return err
+		switch {
+		case t == "CONJUNCTION_AND" && len(args) >= 2:
+			return "(" + strings.Join(args, " AND ") + ")", nil
+		case t == "CONJUNCTION_OR" && len(args) >= 2:
+			return "(" + strings.Join(args, " OR ") + ")", nil
+		case t == "OPERATOR_NOT" && len(args) == 1:
+			return "(NOT " + args[0] + ")", nil
+		case t == "OPERATOR_IS_NULL" && len(args) == 1:
+			return "(" + args[0] + " IS NULL)", nil
+		case t == "OPERATOR_IS_NOT_NULL" && len(args) == 1:
+			return "(" + args[0] + " IS NOT NULL)", nil
+		case (t == "COMPARE_IN" || t == "COMPARE_NOT_IN") && len(args) >= 2:
+			for _, c := range m["children"].([]any)[1:] {
+				if c.(map[string]any)["class"] != "CONSTANT" {
+					return "", refuse(t, loc(m), "IN takes a list of literals")
+				}
 			}
+			not := map[bool]string{true: " NOT", false: ""}[t == "COMPARE_NOT_IN"]
+			return "(" + args[0] + not + " IN (" + strings.Join(args[1:], ", ") + "))", nil
 		}
-		return nil
+		return "", refuse(t, loc(m), "operator %s is not allowed", t)
 	case "BETWEEN":
-		for _, k := range []string{"input", "lower", "upper"} {
-			if err := expr(m[k], false); err != nil {
-				return err
+		var parts [3]string
+		for i, k := range []string{"input", "lower", "upper"} {
+			s, err := v.expr(m[k])
+			if err != nil {
+				return "", err
 			}
+			parts[i] = s
 		}
-		return nil
+		return "(" + parts[0] + " BETWEEN " + parts[1] + " AND " + parts[2] + ")", nil
 	case "CAST":
-		return expr(m["child"], false)
+		child, err := v.expr(m["child"])
+		if err != nil {
+			return "", err
+		}
+		typ, err := castType(m["cast_type"], loc(m))
+		if err != nil {
+			return "", err
+		}
+		return "TRY_CAST(" + child + " AS " + typ + ")", nil
+	case "CASE":
+		var b strings.Builder
+		b.WriteString("(CASE")
+		checks, _ := m["case_checks"].([]any)
+		for _, c := range checks {
+			cm, _ := c.(map[string]any)
+			w, err := v.expr(cm["when_expr"])
+			if err != nil {
+				return "", err
+			}
+			t, err := v.expr(cm["then_expr"])
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(" WHEN " + w + " THEN " + t)
+		}
+		if e, ok := m["else_expr"]; ok {
+			s, err := v.expr(e)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(" ELSE " + s)
+		}
+		b.WriteString(" END)")
+		return b.String(), nil
 	case "FUNCTION":
 		name := fmt.Sprint(m["function_name"])
 		if !slices.Contains(scalars, name) {
-			return refuse(name, loc(m), "function %s is not allowed here", name)
+			return "", refuse(name, loc(m), "function %s is not allowed here", name)
 		}
 		if err := plainCall(m); err != nil {
-			return err
+			return "", err
 		}
-		children, _ := m["children"].([]any)
-		for _, c := range children {
-			if err := expr(c, false); err != nil {
-				return err
+		args, err := list("children")
+		if err != nil {
+			return "", err
+		}
+		if m["is_operator"] == true {
+			switch {
+			case len(args) == 1 && (name == "-" || name == "+"):
+				return "(" + name + args[0] + ")", nil
+			case len(args) == 2 && name == "~~":
+				return "(" + args[0] + " LIKE " + args[1] + ")", nil
+			case len(args) == 2 && name == "!~~":
+				return "(" + args[0] + " NOT LIKE " + args[1] + ")", nil
+			case len(args) == 2 && name == "~~*":
+				return "(" + args[0] + " ILIKE " + args[1] + ")", nil
+			case len(args) == 2 && strings.Contains("+-*/%", name):
+				return "(" + args[0] + " " + name + " " + args[1] + ")", nil
 			}
+			return "", refuse(name, loc(m), "operator %s with %d operands is not allowed", name, len(args))
 		}
-		return nil
+		if strings.ContainsAny(name, "~+-*/%!") {
+			return "", refuse(name, loc(m), "operator %s is not allowed as a function", name)
+		}
+		return name + "(" + strings.Join(args, ", ") + ")", nil
 	}
-	return refuse(fmt.Sprint(m["class"]), loc(m), "%s is not allowed", construct(fmt.Sprint(m["class"])))
+	return "", refuse(fmt.Sprint(m["class"]), loc(m), "%s is not allowed", construct(fmt.Sprint(m["class"])))
 }
+
+// constant prints a literal of the syntax tree, re-quoted by dx.
+func constant(m map[string]any) (string, error) {
+	val, _ := m["value"].(map[string]any)
+	if val["is_null"] == true {
+		return "NULL", nil
+	}
+	typ, _ := val["type"].(map[string]any)
+	raw := val["value"]
+	switch typ["id"] {
+	case "VARCHAR":
+		s, ok := raw.(string)
+		if !ok {
+			break
+		}
+		return "'" + strings.ReplaceAll(s, "'", "''") + "'", nil
+	case "BOOLEAN":
+		if b, ok := raw.(bool); ok {
+			return strings.ToUpper(fmt.Sprint(b)), nil
+		}
+	case "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UBIGINT", "UINTEGER":
+		n, ok := raw.(json.Number)
+		if !ok {
+			break
+		}
+		if _, err := strconv.ParseInt(string(n), 10, 64); err != nil {
+			break
+		}
+		return string(n), nil
+	case "DOUBLE", "FLOAT":
+		n, ok := raw.(json.Number)
+		if !ok {
+			break
+		}
+		f, err := strconv.ParseFloat(string(n), 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			break
+		}
+		return strconv.FormatFloat(f, 'g', -1, 64) + "::DOUBLE", nil
+	case "DECIMAL":
+		n, ok := raw.(json.Number)
+		info, _ := typ["type_info"].(map[string]any)
+		width, _ := info["width"].(json.Number)
+		scale, _ := info["scale"].(json.Number)
+		w, werr := strconv.Atoi(string(width))
+		sc, serr := strconv.Atoi(string(scale))
+		v, verr := strconv.ParseInt(string(n), 10, 64)
+		if !ok || werr != nil || serr != nil || verr != nil || w < 1 || w > 38 || sc < 0 || sc > w {
+			break
+		}
+		digits := strconv.FormatInt(max(v, -v), 10)
+		if len(digits) <= sc {
+			digits = strings.Repeat("0", sc-len(digits)+1) + digits
+		}
+		text := digits[:len(digits)-sc] + "." + digits[len(digits)-sc:]
+		if v < 0 {
+			text = "-" + text
+		}
+		return fmt.Sprintf("CAST('%s' AS DECIMAL(%d,%d))", strings.TrimSuffix(text, "."), w, sc), nil
+	}
+	return "", refuse("literal", loc(m), "a literal of type %v is not allowed", typ["id"])
+}
+
+// castType prints a whitelisted CAST target type.
+func castType(v any, at int) (string, error) {
+	t, _ := v.(map[string]any)
+	id := fmt.Sprint(t["id"])
+	if slices.Contains(castTypes, id) {
+		if _, extra := t["type_info"]; !extra {
+			return id, nil
+		}
+	}
+	if id == "DECIMAL" {
+		info, _ := t["type_info"].(map[string]any)
+		w, werr := strconv.Atoi(fmt.Sprint(info["width"]))
+		sc, serr := strconv.Atoi(fmt.Sprint(info["scale"]))
+		if werr == nil && serr == nil && w >= 1 && w <= 38 && sc >= 0 && sc <= w {
+			return fmt.Sprintf("DECIMAL(%d,%d)", w, sc), nil
+		}
+	}
+	return "", refuse("CAST", at, "a cast to %s is not allowed", id)
+}
+
+// numeric says whether an engine column type holds numbers.
+func numeric(typ string) bool {
+	t := strings.ToUpper(typ)
+	for _, p := range []string{"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL"} {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// quote quotes a column name as an SQL identifier.
+func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
 
 func columnRef(v any) (string, bool) {
 	m, _ := v.(map[string]any)
@@ -288,16 +535,18 @@ func constantInt(v any) (int64, bool) {
 	typ, _ := val["type"].(map[string]any)
 	switch typ["id"] {
 	case "INTEGER", "BIGINT":
-		f, ok := val["value"].(float64)
-		return int64(f), ok && f == float64(int64(f))
+		n, _ := val["value"].(json.Number)
+		i, err := strconv.ParseInt(string(n), 10, 64)
+		return i, err == nil
 	}
 	return 0, false
 }
 
 func loc(v any) int {
 	m, _ := v.(map[string]any)
-	if f, ok := m["query_location"].(float64); ok && f < 1<<40 {
-		return int(f)
+	n, _ := m["query_location"].(json.Number)
+	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil && i < 1<<40 {
+		return int(i)
 	}
 	return -1
 }

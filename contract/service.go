@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -354,6 +355,11 @@ func (s *Service) Revoke(ctx context.Context, id, reason string) (err error) {
 // the agreement used, or EForbidden with every agreement's reasons; ENotFound-free
 // ErrNoAgreement when the caller has none.
 func (s *Service) Use(ctx context.Context, assetID, versionID, channel, purpose string) (string, error) {
+	return s.UseUnder(ctx, "", assetID, versionID, channel, purpose)
+}
+
+// UseUnder is Use restricted to one agreement (all of the caller's when agreementID is "").
+func (s *Service) UseUnder(ctx context.Context, agreementID, assetID, versionID, channel, purpose string) (string, error) {
 	p, err := dx.PrincipalFrom(ctx)
 	if err != nil {
 		return "", err
@@ -361,6 +367,9 @@ func (s *Service) Use(ctx context.Context, assetID, versionID, channel, purpose 
 	recs, err := s.Store.ActiveAgreements(ctx, assetID, p.OrgID)
 	if err != nil {
 		return "", err
+	}
+	if agreementID != "" {
+		recs = slices.DeleteFunc(recs, func(r Record) bool { return r.ID != agreementID })
 	}
 	if len(recs) == 0 {
 		return "", ErrNoAgreement
@@ -397,6 +406,31 @@ func (s *Service) Use(ctx context.Context, assetID, versionID, channel, purpose 
 	}
 	return "", &dx.Error{Code: dx.EForbidden, Details: map[string]any{"reasons": reasons},
 		Message: "协议不允许这次使用 / no agreement allows this use: " + strings.Join(reasons, "; ")}
+}
+
+// Eligible returns the caller's active agreements on an asset whose terms allow a use
+// on channel for purpose now, without counting a use (Use or UseUnder does that).
+func (s *Service) Eligible(ctx context.Context, assetID, channel, purpose string) ([]Record, error) {
+	p, err := dx.PrincipalFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.Store.ActiveAgreements(ctx, assetID, p.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Record
+	for _, rec := range recs {
+		decider, err := Compile(rec.Agreement)
+		if err != nil {
+			return nil, err
+		}
+		req := request(rec.Agreement, s.now(), channel, purpose, rec.Uses)
+		if rec.RevokedAt == nil && decider.Decide(&req).Allow {
+			out = append(out, rec)
+		}
+	}
+	return out, nil
 }
 
 // ErrNoAgreement says the caller holds no agreement on the asset.

@@ -89,6 +89,9 @@ func (m GaussianMechanism) Interval(conf float64) (int64, error) {
 		return 0, err
 	}
 	sigma := math.Sqrt(v)
+	if sigma > 1000 { // the discrete and continuous laws agree far beyond this precision
+		return int64(math.Ceil(math.Sqrt2*sigma*math.Erfinv(conf))) + 1, nil
+	}
 	limit := int64(math.Ceil(40*sigma)) + 1
 	z, mass := 0.0, make([]float64, limit+1)
 	for x := int64(0); x <= limit; x++ {
@@ -121,4 +124,69 @@ func RhoFor(epsilon, delta float64) float64 {
 	l := math.Log(1 / delta)
 	r := math.Sqrt(l+epsilon) - math.Sqrt(l)
 	return r * r
+}
+
+// Tail is P(X ≥ k) for the mechanism's noise X and k ≥ 1: a^k/(1+a) with
+// a = exp(−1/scale).
+func (m LaplaceMechanism) Tail(k int64) (float64, error) {
+	scale, err := m.Scale()
+	if err != nil {
+		return 0, err
+	}
+	a := math.Exp(-1 / scale)
+	return math.Pow(a, float64(k)) / (1 + a), nil
+}
+
+// Tail is P(X ≥ k) for the mechanism's noise X, summed from the discrete Gaussian's mass
+// (up to floating-point rounding; callers use it for public thresholds only).
+func (m GaussianMechanism) Tail(k int64) (float64, error) {
+	v, err := m.Variance()
+	if err != nil {
+		return 0, err
+	}
+	limit := int64(math.Ceil(40*math.Sqrt(v))) + k + 1
+	z, tail := 1.0, 0.0
+	for x := int64(1); x <= limit; x++ {
+		p := math.Exp(-float64(x*x) / (2 * v))
+		z += 2 * p
+		if x >= k {
+			tail += p
+		}
+	}
+	return tail / z, nil
+}
+
+// Threshold is the smallest τ such that a group of one unit, its count noised by tail,
+// passes "noisy count ≥ τ" with probability at most delta: P(X ≥ τ − 1) ≤ delta.
+func Threshold(tail func(int64) (float64, error), delta float64) (int64, error) {
+	if !(delta > 0 && delta < 1) {
+		return 0, fmt.Errorf("dp: a threshold needs 0 < δ < 1, not %v", delta)
+	}
+	lo, hi := int64(1), int64(1)
+	for {
+		p, err := tail(hi)
+		if err != nil {
+			return 0, err
+		}
+		if p <= delta {
+			break
+		}
+		if hi > 1<<40 {
+			return 0, fmt.Errorf("dp: no threshold for δ = %v", delta)
+		}
+		lo, hi = hi, hi*2
+	}
+	for lo < hi { // smallest k in [lo, hi] with tail(k) ≤ delta
+		mid := (lo + hi) / 2
+		p, err := tail(mid)
+		if err != nil {
+			return 0, err
+		}
+		if p <= delta {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo + 1, nil
 }

@@ -89,3 +89,19 @@ const (
 	// HMAC-SHA256(Key, value upper-cased without spaces or hyphens), in hex.
 	MaskHMAC = "hmac"
 )
+
+// Limits bound one sandboxed computation.
+type Limits struct {
+	Threads     int    // worker threads (≥ 1)
+	MemoryLimit string // e.g. "1GB"
+}
+
+// Sandbox runs analytic queries that dx itself built over one dataset, never a
+// consumer's text: the compute package rewrites a validated query into such SQL.
+type Sandbox interface {
+	// Compute runs query over the Parquet file at src, which it sees as the table
+	// "source" and nothing else: no other file, no network, no extension, no change of
+	// settings, bounded memory and threads, cancelled with ctx. Integers come back as
+	// int64 or *big.Int, text as string, NULL as nil.
+	Compute(ctx context.Context, src, query string, limits Limits) ([][]any, error)
+}

@@ -193,6 +193,8 @@ func compileAtomic(c Constraint) (check, error) {
 	}
 	never := check{eval: func(*Request) bool { return false }, why: fail(" (dx 无法评估 / dx cannot evaluate it here)")}
 	switch c.Left {
+	case DPEpsilon, DPEpsilonTotal, DPDelta, DPDeltaTotal, DPRho, DPRhoTotal:
+		return check{eval: func(*Request) bool { return true }, why: fail("")}, nil // the compute ledger's business
 	case Purpose:
 		vals := stripAll(c.Right, NS+"purpose/")
 		return setCheck(c.Op, vals, purposeWithin, func(r *Request) (string, bool) { return r.Purpose, r.Purpose != "" },
@@ -376,6 +378,30 @@ func shortValues(vals []string) []string {
 	out := make([]string, len(vals))
 	for i, v := range vals {
 		out[i] = strings.TrimPrefix(v, NS)
+	}
+	return out
+}
+
+// DPLimits returns the privacy budget limits a policy states (operand → the smallest
+// value given in a permission to use), for the compute ledger.
+func DPLimits(p Policy) map[string]float64 {
+	out := map[string]float64{}
+	for _, r := range p.Permission {
+		if r.Action != "use" {
+			continue
+		}
+		for _, c := range r.Constraint {
+			if c.Logic != "" || !slices.Contains(DPOperands, c.Left) || len(c.Right) != 1 {
+				continue
+			}
+			v, err := strconv.ParseFloat(c.Right[0], 64)
+			if err != nil {
+				continue
+			}
+			if cur, ok := out[c.Left]; !ok || v < cur {
+				out[c.Left] = v
+			}
+		}
 	}
 	return out
 }

@@ -30,7 +30,19 @@ const (
 	Membership      = NS + "membership"
 	Currency        = NS + "currency"
 	AttributionText = NS + "attributionText"
+	// Privacy budget limits of the compute channel (differentially private queries): per
+	// query and in total over the agreement. The compute ledger enforces them; a policy
+	// decision treats them as satisfied.
+	DPEpsilon      = NS + "dpEpsilon"
+	DPEpsilonTotal = NS + "dpEpsilonTotal"
+	DPDelta        = NS + "dpDelta"
+	DPDeltaTotal   = NS + "dpDeltaTotal"
+	DPRho          = NS + "dpRho"
+	DPRhoTotal     = NS + "dpRhoTotal"
 )
+
+// DPOperands are the privacy budget operands.
+var DPOperands = []string{DPEpsilon, DPEpsilonTotal, DPDelta, DPDeltaTotal, DPRho, DPRhoTotal}
 
 // kind is the type of a left operand's values.
 type kind int
@@ -75,6 +87,12 @@ var operands = map[string]operand{
 	UnitOfCount:     {kUnit, []string{"eq"}, true},
 	TimeInterval:    {kDuration, []string{"eq"}, true},
 	AttributionText: {kText, []string{"eq"}, true},
+	DPEpsilon:       {kDecimal, []string{"lteq"}, false},
+	DPEpsilonTotal:  {kDecimal, []string{"lteq"}, false},
+	DPDelta:         {kDecimal, []string{"lteq"}, false},
+	DPDeltaTotal:    {kDecimal, []string{"lteq"}, false},
+	DPRho:           {kDecimal, []string{"lteq"}, false},
+	DPRhoTotal:      {kDecimal, []string{"lteq"}, false},
 }
 
 // operators lists the DSP/ODRL operators; set operators take a set of values.

@@ -11,6 +11,7 @@ import (
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/audit"
 	"github.com/dxexchange/dx/catalog"
+	"github.com/dxexchange/dx/compute"
 	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/crossborder"
 	"github.com/dxexchange/dx/outbox"
@@ -39,6 +40,7 @@ type Store interface {
 	audit.LogStore
 	witness.Store
 	crossborder.Store
+	compute.Store
 	// Publish keeps the newest checkpoint cosigned by a quorum of witnesses.
 	Publish(ctx context.Context, size int64, cosigned []byte) error
 	// Published returns it (nil before the first).

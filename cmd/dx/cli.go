@@ -67,7 +67,7 @@ func need(pos []string, n int, what string, stderr io.Writer) error {
 	return nil
 }
 
-func runClient(ctx context.Context, noun string, args []string, stdout, stderr io.Writer) error {
+func runClient(ctx context.Context, noun string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("dx "+noun, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	server := fs.String("server", envOr("DX_SERVER", "http://127.0.0.1:8080"), "dx server URL")
@@ -99,6 +99,8 @@ func runClient(ctx context.Context, noun string, args []string, stdout, stderr i
 	important := fs.Bool("important", false, "grade: the data is important data (重要数据)")
 	core := fs.Bool("core", false, "grade: the data is core data (核心数据, never leaves)")
 	approve := fs.Bool("approve-egress", false, "grade (operator): important data may leave")
+	unit := fs.String("unit", "", "compute setup: the privacy unit column (empty: one row per person)")
+	maxGroups := fs.Int("max-groups", 1, "compute setup: groups one unit may count in (1–10)")
 	var meta asset.Meta
 	keywords := fs.String("keywords", "", "keywords, comma-separated")
 	fs.StringVar(&meta.Title.Zh, "title-zh", "", "Chinese title")
@@ -115,7 +117,7 @@ func runClient(ctx context.Context, noun string, args []string, stdout, stderr i
 	}
 	c := &cli{c: client.New(*server, *token), json: *asJSON, stdout: stdout, stderr: stderr}
 	verb := ""
-	if noun != "fetch" {
+	if noun != "fetch" && noun != "query" {
 		if err := need(pos, 1, noun+" VERB", stderr); err != nil {
 			return err
 		}
@@ -623,6 +625,48 @@ func runClient(ctx context.Context, noun string, args []string, stdout, stderr i
 			return err
 		}
 		return c.fetch(ctx, pos[0], *version, *format, *out, *resume)
+	case "query ":
+		if err := need(pos, 2, "ASSET SQL (or @FILE, or - for standard input)", stderr); err != nil {
+			return err
+		}
+		return c.query(ctx, pos[0], pos[1], *purpose, stdin)
+	case "compute setup":
+		if err := need(pos, 1, "ASSET", stderr); err != nil {
+			return err
+		}
+		st, err := c.c.SetCompute(ctx, pos[0], *unit, *maxGroups)
+		if err != nil {
+			return err
+		}
+		return c.print(st, func(tw *tabwriter.Writer) {
+			fmt.Fprintf(tw, "资产 ASSET\t%s\n隐私单元 UNIT\t%s\n每单元最多分组 MAX GROUPS\t%d\n", st.AssetID, orDash(st.UnitColumn), st.MaxGroups)
+		})
+	case "compute show":
+		if err := need(pos, 1, "ASSET", stderr); err != nil {
+			return err
+		}
+		st, err := c.c.ComputeSettings(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		return c.print(st, func(tw *tabwriter.Writer) {
+			fmt.Fprintf(tw, "资产 ASSET\t%s\n隐私单元 UNIT\t%s\n每单元最多分组 MAX GROUPS\t%d\n", st.AssetID, orDash(st.UnitColumn), st.MaxGroups)
+		})
+	case "compute budget":
+		if err := need(pos, 1, "AGREEMENT", stderr); err != nil {
+			return err
+		}
+		led, lim, err := c.c.Budget(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		return c.print(map[string]any{"ledger": led, "limits": lim}, func(tw *tabwriter.Writer) {
+			fmt.Fprintln(tw, "\t已用 SPENT\t预留 RESERVED\t总额 TOTAL\t每次上限 PER QUERY")
+			fmt.Fprintf(tw, "ε\t%g\t%g\t%g\t%g\n", led.Spent.Epsilon, led.Reserved.Epsilon, lim.Total.Epsilon, lim.PerQuery.Epsilon)
+			fmt.Fprintf(tw, "δ\t%g\t%g\t%g\t%g\n", led.Spent.Delta, led.Reserved.Delta, lim.Total.Delta, lim.PerQuery.Delta)
+			fmt.Fprintf(tw, "ρ\t%g\t%g\t%g\t%g\n", led.Spent.Rho, led.Reserved.Rho, lim.Total.Rho, lim.PerQuery.Rho)
+			fmt.Fprintf(tw, "查询数 QUERIES\t%d\n", led.Queries)
+		})
 	}
 	fmt.Fprintf(stderr, "dx: 未知命令 / unknown command: dx %s %s\n\n%s", noun, verb, usage)
 	return errUsage

@@ -38,6 +38,10 @@ Usage:
   dx access   request ASSET --purpose TEXT | approve GRANT | reject GRANT --reason TEXT
               | revoke GRANT | list [--status S]
   dx fetch    ASSET [-o FILE] [--format csv|parquet] [--version N] [--resume]
+  dx compute setup ASSET [--unit COLUMN] [--max-groups N] | show ASSET | budget AGREEMENT
+  dx query    ASSET SQL|@FILE|- [--purpose P]
+              a differentially private query: SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon=1,
+              max_groups_contributed=1) region, COUNT(*, contribution_bounds_per_group => (0, 5)) …
   dx offer    create ASSET --policy FILE [--auto] | list ASSET
   dx contract request OFFER [--terms FILE] [--pid ID] | list | approve NEG | terminate NEG --reason TEXT
   dx agreement list | get ID [-o FILE] | revoke ID --reason TEXT
@@ -79,14 +83,14 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if len(args) > 1 && args[1] == "verify" {
 			err = runAgreement(args[1:], stdout, stderr)
 		} else {
-			err = runClient(ctx, args[0], args[1:], stdout, stderr)
+			err = runClient(ctx, args[0], args[1:], stdin, stdout, stderr)
 		}
 	case "audit":
 		err = runAudit(ctx, args[1:], stdout, stderr)
 	case "witness":
 		err = runWitness(ctx, args[1:], stdout, stderr)
-	case "org", "member", "token", "asset", "catalog", "access", "fetch", "offer", "contract", "transfer", "peer":
-		err = runClient(ctx, args[0], args[1:], stdout, stderr)
+	case "org", "member", "token", "asset", "catalog", "access", "fetch", "offer", "contract", "transfer", "peer", "query", "compute":
+		err = runClient(ctx, args[0], args[1:], stdin, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "dx: 未知命令 / unknown command %q\n\n%s", args[0], usage)
 		return 2

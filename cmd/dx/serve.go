@@ -24,9 +24,11 @@ import (
 	"github.com/dxexchange/dx/audit"
 	"github.com/dxexchange/dx/blob/fsblob"
 	"github.com/dxexchange/dx/catalog"
+	"github.com/dxexchange/dx/compute"
 	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/crossborder"
 	"github.com/dxexchange/dx/dsp"
+	"github.com/dxexchange/dx/engine"
 	"github.com/dxexchange/dx/engine/duckdb"
 	"github.com/dxexchange/dx/outbox"
 	"github.com/dxexchange/dx/party"
@@ -58,11 +60,14 @@ type Config struct {
 	// Audit log settings.
 	AuditOrigin string `json:"audit_origin"` // the log's identity; "" for the stored one, or dx.local/<operator org>/audit
 	WitnessFile string `json:"witness_file"` // witnesses that cosign checkpoints ("witness NAME VKEY URL", "quorum K"); "" for none
+	// ComputePad rounds every DP query's latency up to a multiple of it (timing side
+	// channel); 0 for none.
+	ComputePad time.Duration `json:"compute_pad"`
 }
 
 func defaultConfig() Config {
 	return Config{Addr: ":8080", Data: "dx-data", DB: "sqlite", MaxUpload: 20 << 30, EngineMemory: "1GB",
-		Threads: runtime.NumCPU(), LogFormat: "text", LogLevel: "info", OperatorName: "数据交易所运营方 Exchange Operator"}
+		Threads: runtime.NumCPU(), ComputePad: 250 * time.Millisecond, LogFormat: "text", LogLevel: "info", OperatorName: "数据交易所运营方 Exchange Operator"}
 }
 
 // flags binds cfg to a flag set, after applying the DX_* environment.
@@ -99,6 +104,7 @@ func (cfg *Config) flags(name string, stderr io.Writer) *flag.FlagSet {
 	fs.Int64Var(&cfg.MaxUpload, "max-upload", cfg.MaxUpload, "largest accepted upload, bytes")
 	fs.StringVar(&cfg.EngineMemory, "engine-memory", cfg.EngineMemory, "DuckDB memory limit")
 	fs.IntVar(&cfg.Threads, "engine-threads", cfg.Threads, "DuckDB threads")
+	fs.DurationVar(&cfg.ComputePad, "compute-pad", cfg.ComputePad, "round DP query latencies up to a multiple of this (0: no padding)")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&cfg.ParticipantID, "participant-id", cfg.ParticipantID, "this node's dataspace participant ID (default urn:dx:node:<operator org>)")
@@ -194,8 +200,10 @@ func openExchange(ctx context.Context, cfg Config, log *slog.Logger) (*exchange,
 		Catalog:     &catalog.Service{Store: st},
 		Audit:       &audit.Service{Store: st},
 		CrossBorder: &crossborder.Service{Store: st, Clock: clock},
-		Changes:     st.Changes,
-		Log:         log,
+		Compute: &compute.Service{Store: st, Assets: assets, Contracts: contracts, Engine: eng, Clock: clock, Log: log,
+			Limits: engine.Limits{Threads: max(cfg.Threads, 1), MemoryLimit: cfg.EngineMemory}, Pad: cfg.ComputePad, Slots: make(chan struct{}, 2)},
+		Changes: st.Changes,
+		Log:     log,
 	}
 	srv := &server.Server{API: a, Log: log, Health: func(ctx context.Context) error {
 		_, err := st.Events(ctx, 1<<62, 1)
@@ -236,6 +244,12 @@ func (x *exchange) serve(ctx context.Context, ln net.Listener) error {
 func (x *exchange) start(ctx context.Context, operator party.Org, addr string) error {
 	if err := x.enableAuditLog(ctx, operator); err != nil {
 		return err
+	}
+	// Privacy budget reserved by queries that a crash interrupted is spent: fail closed.
+	if n, err := x.store.CommitStale(ctx, time.Now().Add(-2*time.Minute)); err != nil {
+		return err
+	} else if n > 0 {
+		x.log.Warn("committed privacy budget reservations left by an interrupted run", "count", n)
 	}
 	return x.enableDSP(ctx, operator, addr)
 }

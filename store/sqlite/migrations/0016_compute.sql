@@ -1,0 +1,28 @@
+-- Compute in place (issue 6). A provider's compute settings per asset (the privacy unit
+-- column, '' for one row per person; the cap on groups one unit may touch); the privacy
+-- budget ledger, one row per reservation (reserved, then committed or released, never
+-- deleted: spent = the sum of committed and reserved rows of an agreement); and the
+-- released answers, so that an identical query returns the same noisy answer at no cost.
+CREATE TABLE compute_settings (
+  asset_id TEXT PRIMARY KEY REFERENCES assets (id),
+  unit_column TEXT NOT NULL,
+  max_groups INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE dp_reservations (
+  id TEXT PRIMARY KEY,
+  agreement_id TEXT NOT NULL REFERENCES agreements (id),
+  query_hash TEXT NOT NULL,
+  epsilon REAL NOT NULL,
+  delta REAL NOT NULL,
+  rho REAL NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('reserved', 'committed', 'released')),
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX dp_reservations_agreement ON dp_reservations (agreement_id, state);
+CREATE TABLE dp_answers (
+  cache_key TEXT PRIMARY KEY,
+  agreement_id TEXT NOT NULL,
+  answer TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
