@@ -43,21 +43,21 @@ const maxL0 = 10
 // Plan is a validated query ready to run: the SQL dx built, and how to noise its cells.
 type Plan struct {
 	Query    Query
-	Unit     string // the privacy unit column; "" for row-level
-	L0       int    // groups one unit may touch
-	Gaussian bool   // ρ-zCDP with discrete Gaussian noise; else ε with discrete Laplace
-	Cost     Budget // what the query spends
-	Select   bool   // whether groups pass partition selection (GROUP BY present)
+	Unit     string  // the privacy unit column; "" for row-level
+	L0       int     // groups one unit may touch
+	Gaussian bool    // ρ-zCDP with discrete Gaussian noise; else ε with discrete Laplace
+	Cost     Budget  // what the query spends
+	Select   bool    // whether groups pass partition selection (GROUP BY present)
 	Share    float64 // each mechanism's part of the budget (AVG splits its own in two)
 	// Threshold: a group is released only if its noisy count of units reaches it.
 	Threshold int64
-	Cells    []Cell // the noised integers of each output row, in SQL column order after the keys
-	SQL      string
+	Cells     []Cell // the noised integers of each output row, in SQL column order after the keys
+	SQL       string
 }
 
 // Cell is one integer column the SQL returns per group, with its sensitivity.
 type Cell struct {
-	Agg         int   // index into Query.Aggregates
+	Agg         int    // index into Query.Aggregates
 	Part        string // "value", "sum" (AVG's Σ(a−mid)) or "count" (AVG's count)
 	Sensitivity int64  // per-group L∞ in grid units
 	Shift       uint   // grid 2^−Shift

@@ -146,7 +146,7 @@ func TestComputeEndToEnd(t *testing.T) {
 	}
 	res = run(t, e, src, p)
 	var n, s float64
-	db.QueryRow(`SELECT count(*), sum(least(greatest(cost, 0), 500)) FROM read_parquet('` + src + `') WHERE region IN ('east', 'west')`).Scan(&n, &s)
+	db.QueryRow(`SELECT count(*), sum(least(greatest(cost, 0), 500)) FROM read_parquet('`+src+`') WHERE region IN ('east', 'west')`).Scan(&n, &s)
 	if len(res.Rows) != 1 || math.Abs(toFloat(res.Rows[0][0])-n) > 100 || math.Abs(toFloat(res.Rows[0][1])-s) > 0.01*s || res.Accuracy[0].Mechanism != "discrete-gaussian" {
 		t.Fatalf("row-level: %v (exact %v, %v) %+v", res.Rows, n, s, res.Accuracy)
 	}
