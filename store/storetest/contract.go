@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/asset"
+	"github.com/dxexchange/dx/compute"
 	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/policy"
 	"github.com/dxexchange/dx/store"
@@ -119,5 +122,81 @@ func testContracts(t *testing.T, s store.Store) {
 	}
 	if os, _ := s.Offers(ctx, a.ID); len(os) != 1 || os[0].WithdrawnAt == nil {
 		t.Fatalf("offers after withdrawal: %+v", os)
+	}
+	testBudgetLedger(t, s, a.ID, rec.ID)
+}
+
+// testBudgetLedger: compute settings, the privacy budget ledger under concurrency,
+// settling, crash recovery and the answer cache.
+func testBudgetLedger(t *testing.T, s store.Store, assetID, agreementID string) {
+	ctx := context.Background()
+	wantCode(t, func() error { _, err := s.ComputeSettings(ctx, assetID); return err }(), dx.ENotFound)
+	for _, st := range []compute.Settings{{AssetID: assetID, UnitColumn: "a", MaxGroups: 1}, {AssetID: assetID, UnitColumn: "b", MaxGroups: 3}} {
+		if err := s.SetComputeSettings(ctx, st, t0, []dx.Event{ev("compute.settings", assetID)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, err := s.ComputeSettings(ctx, assetID); err != nil || st.UnitColumn != "b" || st.MaxGroups != 3 {
+		t.Fatalf("settings %+v %v", st, err)
+	}
+	total := compute.Budget{Epsilon: 2, Delta: 1e-5, Rho: 1}
+	cost := compute.Budget{Epsilon: 0.25, Delta: 1e-7}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var granted []string
+	for i := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("dpr_%02d", i)
+			_, ok, err := s.Reserve(ctx, compute.Reservation{ID: id, AgreementID: agreementID, QueryHash: "q", Cost: cost, At: t0}, total)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				granted = append(granted, id)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(granted) != 8 {
+		t.Fatalf("%d reservations of 0.25 granted within ε = 2; want 8", len(granted))
+	}
+	if l, err := s.BudgetLedger(ctx, agreementID); err != nil || l.Reserved.Epsilon != 2 || l.Spent.Epsilon != 0 {
+		t.Fatalf("ledger %+v %v", l, err)
+	}
+	// Release one (nothing ran), commit one, leave the rest to crash recovery.
+	if err := s.Settle(ctx, granted[0], false, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.Settle(ctx, granted[0], true, nil), dx.EConflict) // settled once only
+	if err := s.Settle(ctx, granted[1], true, []dx.Event{ev("compute.query", agreementID)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Reserve(ctx, compute.Reservation{ID: "dpr_again", AgreementID: agreementID, QueryHash: "q", Cost: cost, At: t0}, total); !ok {
+		t.Fatal("released budget not available again")
+	}
+	if n, err := s.CommitStale(ctx, t0.Add(time.Second)); err != nil || n != 7 {
+		t.Fatalf("committed %d stale reservations (%v); want 7", n, err)
+	}
+	if l, _ := s.BudgetLedger(ctx, agreementID); l.Spent.Epsilon != 2 || l.Reserved.Epsilon != 0 || l.Queries != 8 || math.Abs(l.Spent.Delta-8e-7) > 1e-15 {
+		t.Fatalf("ledger after recovery %+v", l)
+	}
+	if _, ok, _ := s.Reserve(ctx, compute.Reservation{ID: "dpr_over", AgreementID: agreementID, QueryHash: "q", Cost: cost, At: t0}, total); ok {
+		t.Fatal("reserved beyond the total")
+	}
+	_, _, err := s.Reserve(ctx, compute.Reservation{ID: "dpr_none", AgreementID: "urn:uuid:none", QueryHash: "q", Cost: cost, At: t0}, total)
+	wantCode(t, err, dx.ENotFound)
+	// The answer cache: the first answer under a key stays.
+	wantCode(t, func() error { _, err := s.Answer(ctx, "k"); return err }(), dx.ENotFound)
+	for _, a := range []string{`{"rows":[[1]]}`, `{"rows":[[2]]}`} {
+		if err := s.SaveAnswer(ctx, "k", agreementID, []byte(a), t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.Answer(ctx, "k"); err != nil || string(got) != `{"rows":[[1]]}` {
+		t.Fatalf("cached answer %s %v", got, err)
 	}
 }
