@@ -187,7 +187,7 @@ func NewPlan(opts Options, q Query, s Settings, lim Limits, seed uint64) (Plan, 
 	}
 	if p.Select {
 		sel := p.mechanism(1, p.Share)
-		tau, err := dp.Threshold(sel.Tail, p.Cost.Delta/float64(p.L0))
+		tau, err := thresholdOf(sel, p.Cost.Delta/float64(p.L0))
 		if err != nil {
 			return p, optionErr("delta", "no selection threshold for these parameters: %v", err)
 		}
@@ -381,6 +381,10 @@ func (p Plan) mechanism(sens int64, share float64) noiser {
 	}
 	return dp.LaplaceMechanism{Sensitivity: int64(p.L0) * sens, Epsilon: p.Cost.Epsilon * share}
 }
+
+// thresholdOf is the noisy unit count a group needs so that a group of one person is
+// released with probability at most delta.
+func thresholdOf(sel noiser, delta float64) (int64, error) { return dp.Threshold(sel.Tail, delta) }
 
 // noiser is what the two mechanisms share.
 type noiser interface {
