@@ -177,6 +177,23 @@ func (s *Service) Query(ctx context.Context, assetID, text, purpose string) (ans
 	} else if err != nil {
 		return ans, err
 	}
+	// Static checks: they depend only on the text and public metadata; nothing is spent.
+	opts, blanked, err := PreLex(text)
+	if err != nil {
+		return ans, err
+	}
+	tree, err := s.Engine.ParseSQL(ctx, blanked)
+	if err != nil {
+		return ans, err
+	}
+	cols := map[string]string{}
+	for _, c := range v.Columns {
+		cols[c.Name] = c.Type
+	}
+	q, err := Validate(tree, Table{Name: a.Name, Columns: cols})
+	if err != nil {
+		return ans, err
+	}
 	owner := a.OwnerID == p.OrgID
 	var rec contract.Record
 	limits := DefaultLimits
@@ -197,23 +214,6 @@ func (s *Service) Query(ctx context.Context, assetID, text, purpose string) (ans
 		ans.AgreementID = rec.ID
 	}
 
-	// Static checks: they depend only on the text and public metadata; nothing is spent.
-	opts, blanked, err := PreLex(text)
-	if err != nil {
-		return ans, err
-	}
-	tree, err := s.Engine.ParseSQL(ctx, blanked)
-	if err != nil {
-		return ans, err
-	}
-	cols := map[string]string{}
-	for _, c := range v.Columns {
-		cols[c.Name] = c.Type
-	}
-	q, err := Validate(tree, Table{Name: a.Name, Columns: cols})
-	if err != nil {
-		return ans, err
-	}
 	var seedBytes [8]byte
 	rand.Read(seedBytes[:])
 	plan, err := NewPlan(opts, q, st, limits, binary.LittleEndian.Uint64(seedBytes[:])>>1)

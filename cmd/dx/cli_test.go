@@ -198,7 +198,7 @@ wait:
 	// and started a transfer; its organisation pulls the data through it.
 	exports := regexp.MustCompile(`export DX_SERVER=(\S+) DX_TOKEN=(\S+)`).FindAllStringSubmatch(text, -1)
 	remote := regexp.MustCompile(`peer pull (urn:uuid:[0-9a-f-]+)`).FindStringSubmatch(text)
-	if len(exports) != 2 || remote == nil {
+	if len(exports) != 3 || remote == nil {
 		t.Fatalf("banner lacks the second node:\n%s", text)
 	}
 	if out, _, code := dxCLI(t, exports[1][1], exports[1][2], "peer", "negotiations"); code != 0 || !strings.Contains(out, "FINALIZED") {
@@ -219,6 +219,25 @@ wait:
 	if out, code := verifyCLI(av[1], filepath.Join(dir, "audit-state.json"), "--vkey", av[2], "--subject", av[3]); code != 0 || !strings.Contains(out, "the audit log verifies") || !strings.Contains(out, "asset.") {
 		t.Fatalf("audit verify after the demo: %d\n%s", code, out)
 	}
+	// Compute in place: the institute's compute-only agreement answers the demo's DP
+	// query with noisy counts per district, refuses a download, and shows the budget.
+	patients := regexp.MustCompile(`query (ast_\w+)`).FindStringSubmatch(text)
+	if patients == nil {
+		t.Fatalf("banner lacks the compute example:\n%s", text)
+	}
+	itok := exports[2][2]
+	q := `SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon=1, delta=1e-7, max_groups_contributed=1) district, COUNT(*, contribution_bounds_per_group => (0, 7)) AS visits FROM "patient-visits" GROUP BY district`
+	out, errOut, code = dxCLI(t, url, itok, "query", patients[1], q, "--purpose", "research.academic")
+	if code != 0 || !strings.Contains(out, "西湖区") || !strings.Contains(out, "discrete-laplace") || !strings.Contains(out, "ε=1/10") {
+		t.Fatalf("dx query: %d\n%s\n%s", code, out, errOut)
+	}
+	if _, errOut, code := dxCLI(t, url, itok, "fetch", patients[1], "-o", filepath.Join(dir, "rows.csv")); code != 3 {
+		t.Fatalf("a compute-only agreement allowed a download: %d %s", code, errOut)
+	}
+	if _, errOut, code := dxCLI(t, url, itok, "query", patients[1], "SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon=1) * FROM \"patient-visits\""); code != 6 || !strings.Contains(errOut, "*") {
+		t.Fatalf("a row query: %d %s", code, errOut)
+	}
+
 	// Unknown command and missing arguments are usage errors.
 	if _, _, code := dxCLI(t, url, ctok, "asset", "frobnicate"); code != 2 {
 		t.Fatalf("unknown verb: exit %d", code)

@@ -115,6 +115,15 @@ dx 演示交易所已启动 / the dx demo exchange is running at %s
   go run ./cmd/dx peer negotiations
   go run ./cmd/dx peer pull %s -o traffic-remote.csv
 
+数据可用不可见：对仅可计算的数据做差分隐私查询 / compute in place: differentially private queries on data that never leaves
+  export DX_SERVER=%s DX_TOKEN=%s   # 浙江大学公共卫生研究所 (compute-only agreement, ε ≤ 1 per query, 10 in total)
+  go run ./cmd/dx query %s --purpose research.academic \
+    "SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon=1, delta=1e-7, max_groups_contributed=1) district, COUNT(*, contribution_bounds_per_group => (0, 7)) AS visits, AVG(cost_yuan, contribution_bounds_per_group => (0, 3000)) AS mean_cost FROM \"patient-visits\" GROUP BY district"
+  go run ./cmd/dx query %s --purpose research.academic \
+    "SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon=0.5, max_groups_contributed=3) age_band, COUNT(*, contribution_bounds_per_group => (0, 3)) AS visits FROM \"patient-visits\" WHERE department = '儿科' GROUP BY age_band"
+  go run ./cmd/dx fetch %s -o rows.csv     (refused: the agreement allows computing only)
+  go run ./cmd/dx agreement list; go run ./cmd/dx compute budget <agreement ID>
+
 审计日志（任何人可验证）/ the audit log, verifiable by anyone (%s):
   go run ./cmd/dx audit verify --server %s --vkey %s
   go run ./cmd/dx audit verify --server %s --vkey %s --subject %s   (the traffic data's history)
@@ -125,6 +134,7 @@ dx 演示交易所已启动 / the dx demo exchange is running at %s
 		d.orgs[3].Org.Name, d.orgs[3].Token, d.orgs[4].Org.Name, d.orgs[4].Token, d.orgs[5].Org.Name, d.orgs[5].Token,
 		url, d.orgs[3].Token, d.visits, d.orgs[0].Token, d.visits, d.traffic, d.offer, d.traffic,
 		n2.url, n2.url, n2.token, n2.transfer,
+		url, d.orgs[4].Token, d.patients, d.patients, d.patients,
 		url+"/audit/checkpoint", url, x.auditLog.VKey, url, x.auditLog.VKey, d.traffic)
 	return <-served
 }
@@ -134,9 +144,12 @@ type demo struct {
 		Org   party.Org
 		Token string
 	}
-	visits  string // asset ID of the large hospital dataset
-	traffic string // asset ID of the traffic dataset, offered under a contract
-	offer   string // the traffic dataset's auto-approved offer
+	visits string // asset ID of the large hospital dataset
+	// patients is the compute-only dataset (one row per visit, patient IDs), on which the
+	// public health institute holds a compute-only agreement.
+	patients string
+	traffic  string // asset ID of the traffic dataset, offered under a contract
+	offer    string // the traffic dataset's auto-approved offer
 }
 
 // trafficOffer is the demo's usage policy: 90 days from agreement, at most 100 uses by
@@ -149,6 +162,15 @@ const trafficOffer = `{"@type":"Offer","profile":"https://dx.example/ns/v1/profi
   "duty":[{"action":"odrl:attribute","constraint":[{"leftOperand":"https://dx.example/ns/v1/attributionText","operator":"eq","rightOperand":"数据来源：杭州市交通运输局 / Source: Hangzhou Transport Bureau"}]}]}],
  "prohibition":[{"action":"use","constraint":[{"leftOperand":"odrl:purpose","operator":"isA","rightOperand":"https://dx.example/ns/v1/purpose/marketing"}]}],
  "obligation":[{"action":"odrl:delete","constraint":[{"leftOperand":"odrl:elapsedTime","operator":"lteq","rightOperand":"P30D"}]}]}`
+
+// computeOnlyOffer lets research use the patient data by differentially private
+// queries only: at most ε = 1 per query and 10 in total.
+const computeOnlyOffer = `{"@type":"Offer","profile":"https://dx.example/ns/v1/profile",
+ "permission":[{"action":"use","constraint":[
+   {"leftOperand":"odrl:deliveryChannel","operator":"eq","rightOperand":"https://dx.example/ns/v1/channel/compute"},
+   {"leftOperand":"odrl:purpose","operator":"isA","rightOperand":"https://dx.example/ns/v1/purpose/research"},
+   {"leftOperand":"https://dx.example/ns/v1/dpEpsilon","operator":"lteq","rightOperand":"1"},
+   {"leftOperand":"https://dx.example/ns/v1/dpEpsilonTotal","operator":"lteq","rightOperand":"10"}]}]}`
 
 // seedDemo creates the demo organisations and registers generated datasets over the API.
 func seedDemo(ctx context.Context, op *client.Client, dir string, rows int) (demo, error) {
@@ -189,6 +211,10 @@ func seedDemo(ctx context.Context, op *client.Client, dir string, rows int) (dem
 			Title:       asset.Text{Zh: "杭州市门诊就诊记录（脱敏）", En: "Hangzhou outpatient visits (de-identified)"},
 			Description: asset.Text{Zh: "按日期、区县、科室、年龄段统计的医疗门诊就诊明细，已去标识化。", En: "Outpatient visits by date, district, department and age band; de-identified."},
 			Keywords:    []string{"医疗", "门诊", "卫生健康", "healthcare"}, Industry: "Q", Region: "330100", Frequency: "daily", Source: "医院信息系统 HIS", Licence: "授权使用 / licensed use", Visibility: asset.Listed}},
+		{0, "patient-visits", "patient_visits.csv", genPatientVisits, false, asset.Meta{
+			Title:       asset.Text{Zh: "门诊患者就诊明细（仅可计算，不可下载）", En: "Outpatient visits per patient (compute only, never downloaded)"},
+			Description: asset.Text{Zh: "每行一次就诊，含患者编号、区县、年龄段、科室与费用。原始行不出域，只能通过差分隐私查询获得统计结果（数据可用不可见）。", En: "One row per visit with patient number, district, age band, department and cost. Rows never leave: only differentially private aggregates do."},
+			Keywords:    []string{"医疗", "门诊", "隐私计算", "差分隐私", "differential privacy"}, Industry: "Q", Region: "330100", Frequency: "monthly", Visibility: asset.Listed}},
 		{0, "department-capacity", "department_capacity.csv", genCapacity, false, asset.Meta{
 			Title: asset.Text{Zh: "医院科室床位与医生配置（内部）", En: "Department beds and staffing (internal)"}, Industry: "Q", Region: "330100", Frequency: "monthly", Visibility: asset.Private}},
 		{1, "traffic-flow", "traffic_flow.csv", genTraffic, false, asset.Meta{
@@ -225,6 +251,19 @@ func seedDemo(ctx context.Context, op *client.Client, dir string, rows int) (dem
 		switch s.name {
 		case "outpatient-visits":
 			d.visits = res.Asset.ID
+		case "patient-visits":
+			d.patients = res.Asset.ID
+			if _, err := as(s.owner).SetCompute(ctx, res.Asset.ID, "patient_id", 3); err != nil {
+				return d, fmt.Errorf("compute setup on %s: %w", s.name, err)
+			}
+			o, err := as(s.owner).CreateOffer(ctx, res.Asset.ID, []byte(computeOnlyOffer), true)
+			if err != nil {
+				return d, fmt.Errorf("offer on %s: %w", s.name, err)
+			}
+			// The public health institute holds a compute-only agreement on it.
+			if _, err := as(4).RequestContract(ctx, o.ID, nil, ""); err != nil {
+				return d, fmt.Errorf("agreement on %s: %w", s.name, err)
+			}
 		case "traffic-flow":
 			d.traffic = res.Asset.ID
 			o, err := as(s.owner).CreateOffer(ctx, res.Asset.ID, []byte(trafficOffer), true)
@@ -268,6 +307,23 @@ var districts = []struct{ code, name string }{
 
 var departments = []string{"内科", "外科", "儿科", "妇产科", "眼科", "口腔科", "皮肤科", "急诊科", "中医科", "康复科"}
 var ageBands = []string{"0-6", "7-17", "18-39", "40-59", "60-79", "80+"}
+
+// genPatientVisits writes 200,000 visits of 50,000 patients (1–7 visits each).
+func genPatientVisits(w *bufio.Writer, r *rand.Rand) error {
+	w.WriteString("patient_id,visit_date,district,age_band,department,cost_yuan\n")
+	day := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	rows := 0
+	for p := 0; rows < 200_000; p++ {
+		d := districts[r.IntN(len(districts))]
+		band := ageBands[r.IntN(len(ageBands))]
+		for range 1 + r.IntN(7) {
+			fmt.Fprintf(w, "H%07d,%s,%s,%s,%s,%d.%02d\n", 1000000+p, day.AddDate(0, 0, r.IntN(365)).Format("2006-01-02"), d.name, band,
+				departments[r.IntN(len(departments))], 20+r.IntN(3000), r.IntN(100))
+			rows++
+		}
+	}
+	return nil
+}
 
 func genVisits(w *bufio.Writer, r *rand.Rand, rows int) error {
 	w.WriteString("visit_date,district_code,district,department,age_band,gender,visits,cost_fen\n")
