@@ -15,9 +15,9 @@ func (c *Client) Query(ctx context.Context, assetID, sql, purpose string) (compu
 }
 
 // SetCompute opens an asset to DP queries with its privacy unit column.
-func (c *Client) SetCompute(ctx context.Context, assetID, unitColumn string, maxGroups int) (compute.Settings, error) {
+func (c *Client) SetCompute(ctx context.Context, assetID string, st compute.Settings) (compute.Settings, error) {
 	var s compute.Settings
-	err := c.Do(ctx, "PUT", "/api/v1/assets/"+url.PathEscape(assetID)+"/compute", map[string]any{"unit_column": unitColumn, "max_groups": maxGroups}, &s)
+	err := c.Do(ctx, "PUT", "/api/v1/assets/"+url.PathEscape(assetID)+"/compute", map[string]any{"unit_column": st.UnitColumn, "max_groups": st.MaxGroups, "snapshot_rows": st.SnapshotRows}, &s)
 	return s, err
 }
 

@@ -19,7 +19,14 @@ type Settings struct {
 	UnitColumn string `json:"unit_column"`
 	// MaxGroups caps max_groups_contributed (1–10).
 	MaxGroups int `json:"max_groups"`
+	// SnapshotRows, when > 0, makes user-level queries run on a bounded snapshot of the
+	// version (at most this many rows per unit, built once per agreement): fast queries,
+	// bounds applied per row, and a unit's rows counted at most SnapshotRows times in all.
+	SnapshotRows int `json:"snapshot_rows"`
 }
+
+// maxSnapshotRows caps SnapshotRows.
+const maxSnapshotRows = 100
 
 // Budget is an amount of privacy loss: pure ε with δ, or ρ-zCDP with δ.
 type Budget struct {
@@ -43,12 +50,18 @@ const maxL0 = 10
 // Plan is a validated query ready to run: the SQL dx built, and how to noise its cells.
 type Plan struct {
 	Query    Query
-	Unit     string  // the privacy unit column; "" for row-level
-	L0       int     // groups one unit may touch
-	Gaussian bool    // ρ-zCDP with discrete Gaussian noise; else ε with discrete Laplace
-	Cost     Budget  // what the query spends
-	Select   bool    // whether groups pass partition selection (GROUP BY present)
-	Share    float64 // each mechanism's part of the budget (AVG splits its own in two)
+	Unit     string // the privacy unit column; "" for row-level
+	L0       int    // groups one unit may touch
+	Gaussian bool   // ρ-zCDP with discrete Gaussian noise; else ε with discrete Laplace
+	Cost     Budget // what the query spends
+	Select   bool   // whether groups pass partition selection (GROUP BY present)
+	// Snapshot is k > 0 when the query runs on a bounded snapshot of ≤ k rows per unit;
+	// the SQL then reads it as "source" and treats every row as clamped on its own.
+	Snapshot int
+	// SelSensitivity is how much one unit can add to one group's selection count: 1
+	// (distinct units), or k on a snapshot, where rows are counted.
+	SelSensitivity int64
+	Share          float64 // each mechanism's part of the budget (AVG splits its own in two)
 	// Threshold: a group is released only if its noisy count of units reaches it.
 	Threshold int64
 	Cells     []Cell // the noised integers of each output row, in SQL column order after the keys
@@ -67,7 +80,10 @@ type Cell struct {
 // Plan checks the options against the asset's settings and the agreement's limits,
 // and builds the bounded SQL over the table "source".
 func NewPlan(opts Options, q Query, s Settings, lim Limits, seed uint64) (Plan, error) {
-	p := Plan{Query: q, Unit: s.UnitColumn, L0: 1}
+	p := Plan{Query: q, Unit: s.UnitColumn, L0: 1, SelSensitivity: 1}
+	if s.UnitColumn != "" && s.SnapshotRows > 0 {
+		p.Snapshot = min(s.SnapshotRows, maxSnapshotRows)
+	}
 	for k := range opts {
 		switch k {
 		case "epsilon", "delta", "rho", "max_groups_contributed", "privacy_unit_column", "group_selection_strategy":
@@ -129,8 +145,10 @@ func NewPlan(opts Options, q Query, s Settings, lim Limits, seed uint64) (Plan, 
 		if s.UnitColumn == "" && n != 1 {
 			return p, optionErr("max_groups_contributed", "with one row per person a person touches one group: max_groups_contributed is 1")
 		}
-		p.L0 = n
-	} else if s.UnitColumn != "" && len(q.GroupBy) > 0 {
+		if p.Snapshot == 0 {
+			p.L0 = n
+		} // on a snapshot a unit's ≤ k rows bound its contribution to all groups together
+	} else if s.UnitColumn != "" && len(q.GroupBy) > 0 && p.Snapshot == 0 {
 		return p, optionErr("max_groups_contributed", "max_groups_contributed is required: how many groups one %s may count in", s.UnitColumn)
 	}
 	p.Select = len(q.GroupBy) > 0
@@ -171,9 +189,14 @@ func NewPlan(opts Options, q Query, s Settings, lim Limits, seed uint64) (Plan, 
 		if p.Gaussian {
 			steps = 13 // the Gaussian sampler's σ² must stay below 2^42
 		}
-		cells, err := cellsOf(i, a, s.UnitColumn == "", steps)
+		cells, err := cellsOf(i, a, s.UnitColumn == "" || p.Snapshot > 0, steps)
 		if err != nil {
 			return p, err
+		}
+		if p.Snapshot > 0 { // ≤ k rows of one unit, each clamped: k times a row's bound
+			for j := range cells {
+				cells[j].Sensitivity *= int64(p.Snapshot)
+			}
 		}
 		for j := range cells {
 			cells[j].Share = p.Share / float64(len(cells))
@@ -186,8 +209,10 @@ func NewPlan(opts Options, q Query, s Settings, lim Limits, seed uint64) (Plan, 
 		}
 	}
 	if p.Select {
-		sel := p.mechanism(1, p.Share)
-		tau, err := thresholdOf(sel, p.Cost.Delta/float64(p.L0))
+		if p.Snapshot > 0 {
+			p.SelSensitivity = int64(p.Snapshot)
+		}
+		tau, err := p.threshold(p.Cost.Delta)
 		if err != nil {
 			return p, optionErr("delta", "no selection threshold for these parameters: %v", err)
 		}
@@ -288,7 +313,7 @@ func (p Plan) rewrite(seed uint64) string {
 		keyRefs = append(keyRefs, fmt.Sprintf("g%d", i))
 	}
 	var b strings.Builder
-	if p.Unit == "" {
+	if p.Unit == "" || p.Snapshot > 0 {
 		var out []string
 		for _, c := range p.Cells {
 			a := q.Aggregates[c.Agg]
@@ -382,9 +407,21 @@ func (p Plan) mechanism(sens int64, share float64) noiser {
 	return dp.LaplaceMechanism{Sensitivity: int64(p.L0) * sens, Epsilon: p.Cost.Epsilon * share}
 }
 
-// thresholdOf is the noisy unit count a group needs so that a group of one person is
-// released with probability at most delta.
-func thresholdOf(sel noiser, delta float64) (int64, error) { return dp.Threshold(sel.Tail, delta) }
+// selection is the noise of the selection counts.
+func (p Plan) selection() noiser { return p.mechanism(p.SelSensitivity, p.Share) }
+
+// threshold is the noisy count a group needs so that all the groups one unit alone
+// creates are released with probability at most delta together: it may create L0 of
+// them (distinct-unit counts of 1), or on a snapshot up to k (row counts summing to k;
+// each is bounded as if it held all k rows).
+func (p Plan) threshold(delta float64) (int64, error) {
+	groups := float64(p.L0)
+	if p.Snapshot > 0 {
+		groups = float64(p.Snapshot)
+	}
+	tau, err := dp.Threshold(p.selection().Tail, delta/groups)
+	return tau + p.SelSensitivity - 1, err
+}
 
 // noiser is what the two mechanisms share.
 type noiser interface {

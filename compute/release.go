@@ -75,7 +75,7 @@ func (p Plan) Release(rows [][]any) (Result, error) {
 			_ = a
 		}
 	}
-	sel := p.mechanism(1, p.Share)
+	sel := p.selection()
 	for _, r := range rows {
 		if len(r) != nk+len(p.Cells)+1 {
 			return res, fmt.Errorf("compute: the engine returned %d columns, not %d", len(r), nk+len(p.Cells)+1)

@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dxexchange/dx"
@@ -47,6 +49,8 @@ type Service struct {
 	Pad time.Duration
 	// Slots bounds concurrent queries on this node (nil: unbounded).
 	Slots chan struct{}
+
+	building sync.Mutex // one snapshot build at a time
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
@@ -72,7 +76,7 @@ type Answer struct {
 
 // Configure declares how an asset may be computed on: its privacy unit column ("" for
 // one row per person) and the cap on groups one unit may touch. Only the owner may.
-func (s *Service) Configure(ctx context.Context, assetID, unitColumn string, maxGroups int) (st Settings, err error) {
+func (s *Service) Configure(ctx context.Context, assetID, unitColumn string, maxGroups, snapshotRows int) (st Settings, err error) {
 	defer dx.WrapOp(&err, "compute.Configure")
 	p, err := dx.PrincipalFrom(ctx)
 	if err != nil {
@@ -97,9 +101,12 @@ func (s *Service) Configure(ctx context.Context, assetID, unitColumn string, max
 	if maxGroups < 1 || maxGroups > maxL0 {
 		return st, dx.Errorf(dx.EInvalid, "max_groups 须在 1–%d 之间 / max_groups must be from 1 to %d", maxL0, maxL0)
 	}
-	st = Settings{AssetID: a.ID, UnitColumn: unitColumn, MaxGroups: maxGroups}
+	if snapshotRows < 0 || snapshotRows > maxSnapshotRows || snapshotRows > 0 && unitColumn == "" {
+		return st, dx.Errorf(dx.EInvalid, "snapshot_rows 须在 0–%d 之间且需要隐私单元列 / snapshot_rows must be from 0 to %d, and needs a unit column", maxSnapshotRows, maxSnapshotRows)
+	}
+	st = Settings{AssetID: a.ID, UnitColumn: unitColumn, MaxGroups: maxGroups, SnapshotRows: snapshotRows}
 	now := s.now()
-	ev := dx.NewEvent(now, p, "compute.settings", a.ID, map[string]any{"unit_column": unitColumn, "max_groups": maxGroups})
+	ev := dx.NewEvent(now, p, "compute.settings", a.ID, map[string]any{"unit_column": unitColumn, "max_groups": maxGroups, "snapshot_rows": snapshotRows})
 	return st, s.Store.SetComputeSettings(ctx, st, now, []dx.Event{ev})
 }
 
@@ -272,7 +279,7 @@ func (s *Service) Query(ctx context.Context, assetID, text, purpose string) (ans
 	}
 
 	// From here on the data is touched: whatever happens, the charge stands.
-	res, runErr := s.run(ctx, v, plan)
+	res, runErr := s.run(ctx, v, rec.ID, plan)
 	subject := rec.ID
 	if owner {
 		subject = v.ID
@@ -310,7 +317,7 @@ func (s *Service) Query(ctx context.Context, assetID, text, purpose string) (ans
 }
 
 // run executes a plan in the sandbox and noises its cells.
-func (s *Service) run(ctx context.Context, v asset.Version, plan Plan) (Result, error) {
+func (s *Service) run(ctx context.Context, v asset.Version, agreementID string, plan Plan) (Result, error) {
 	if s.Slots != nil {
 		select {
 		case s.Slots <- struct{}{}:
@@ -319,17 +326,64 @@ func (s *Service) run(ctx context.Context, v asset.Version, plan Plan) (Result, 
 			return Result{}, ctx.Err()
 		}
 	}
-	src, err := s.Assets.Blobs.Path(v.Digest)
+	ctx, cancel := context.WithTimeout(ctx, s.timeout())
+	defer cancel()
+	digest := v.Digest
+	if plan.Snapshot > 0 {
+		var err error
+		if digest, err = s.snapshot(ctx, v, agreementID, plan); err != nil {
+			return Result{}, err
+		}
+	}
+	src, err := s.Assets.Blobs.Path(digest)
 	if err != nil {
 		return Result{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout())
-	defer cancel()
 	rows, err := s.Engine.Compute(ctx, src, plan.SQL, s.Limits)
 	if err != nil {
 		return Result{}, err
 	}
 	return plan.Release(rows)
+}
+
+// snapshot returns the bounded snapshot of a version for an agreement, building it on
+// first use (one build at a time per node; a concurrent build elsewhere is harmless:
+// the first one recorded stays).
+func (s *Service) snapshot(ctx context.Context, v asset.Version, agreementID string, plan Plan) (string, error) {
+	d, err := s.Store.Snapshot(ctx, v.ID, agreementID)
+	if err == nil || dx.ErrorCode(err) != dx.ENotFound {
+		return d, err
+	}
+	s.building.Lock()
+	defer s.building.Unlock()
+	if d, err := s.Store.Snapshot(ctx, v.ID, agreementID); err == nil || dx.ErrorCode(err) != dx.ENotFound {
+		return d, err
+	}
+	src, err := s.Assets.Blobs.Path(v.Digest)
+	if err != nil {
+		return "", err
+	}
+	tmp, err := s.Assets.Blobs.Temp("snapshot-*")
+	if err != nil {
+		return "", err
+	}
+	tmp.Close()
+	os.Remove(tmp.Name())
+	defer os.Remove(tmp.Name())
+	var seed [8]byte
+	rand.Read(seed[:])
+	rows, err := s.Engine.Snapshot(ctx, src, tmp.Name(), plan.Unit, plan.Snapshot, binary.LittleEndian.Uint64(seed[:])>>1)
+	if err != nil {
+		return "", err
+	}
+	d, _, err = s.Assets.Blobs.Put(tmp.Name())
+	if err != nil {
+		return "", err
+	}
+	if err := s.Store.SaveSnapshot(ctx, v.ID, agreementID, d, rows, s.now()); err != nil {
+		return "", err
+	}
+	return s.Store.Snapshot(ctx, v.ID, agreementID)
 }
 
 // finish adds the ledger to an answer and pads its latency.

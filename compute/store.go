@@ -44,6 +44,11 @@ type Store interface {
 	Answer(ctx context.Context, key string) ([]byte, error)
 	// SaveAnswer keeps a released answer (the first one saved under a key wins).
 	SaveAnswer(ctx context.Context, key, agreementID string, answer []byte, at time.Time) error
+	// Snapshot returns the blob digest of the bounded snapshot of a version for an
+	// agreement ("" for the owner); ENotFound if none was built.
+	Snapshot(ctx context.Context, versionID, agreementID string) (string, error)
+	// SaveSnapshot records a built snapshot; the first one recorded stays.
+	SaveSnapshot(ctx context.Context, versionID, agreementID, digest string, rows int64, at time.Time) error
 	// RecordEvents stores events that accompany no other change.
 	RecordEvents(ctx context.Context, events []dx.Event) error
 }

@@ -104,4 +104,9 @@ type Sandbox interface {
 	// settings, bounded memory and threads, cancelled with ctx. Integers come back as
 	// int64 or *big.Int, text as string, NULL as nil.
 	Compute(ctx context.Context, src, query string, limits Limits) ([][]any, error)
+	// Snapshot writes to dst (which must not exist) the rows of the Parquet file at src
+	// whose unit column is not NULL, at most k per unit, chosen by a hash of the whole row
+	// keyed with seed (so the choice depends on the unit's own rows only), and returns
+	// how many rows it wrote.
+	Snapshot(ctx context.Context, src, dst, unit string, k int, seed uint64) (int64, error)
 }

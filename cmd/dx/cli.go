@@ -18,6 +18,7 @@ import (
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/client"
+	"github.com/dxexchange/dx/compute"
 	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/dsp"
 	"github.com/dxexchange/dx/party"
@@ -101,6 +102,7 @@ func runClient(ctx context.Context, noun string, args []string, stdin io.Reader,
 	approve := fs.Bool("approve-egress", false, "grade (operator): important data may leave")
 	unit := fs.String("unit", "", "compute setup: the privacy unit column (empty: one row per person)")
 	maxGroups := fs.Int("max-groups", 1, "compute setup: groups one unit may count in (1–10)")
+	snapshotRows := fs.Int("snapshot-rows", 0, "compute setup: run user-level queries on a snapshot of at most this many rows per unit (0: none)")
 	var meta asset.Meta
 	keywords := fs.String("keywords", "", "keywords, comma-separated")
 	fs.StringVar(&meta.Title.Zh, "title-zh", "", "Chinese title")
@@ -634,12 +636,12 @@ func runClient(ctx context.Context, noun string, args []string, stdin io.Reader,
 		if err := need(pos, 1, "ASSET", stderr); err != nil {
 			return err
 		}
-		st, err := c.c.SetCompute(ctx, pos[0], *unit, *maxGroups)
+		st, err := c.c.SetCompute(ctx, pos[0], compute.Settings{UnitColumn: *unit, MaxGroups: *maxGroups, SnapshotRows: *snapshotRows})
 		if err != nil {
 			return err
 		}
 		return c.print(st, func(tw *tabwriter.Writer) {
-			fmt.Fprintf(tw, "资产 ASSET\t%s\n隐私单元 UNIT\t%s\n每单元最多分组 MAX GROUPS\t%d\n", st.AssetID, orDash(st.UnitColumn), st.MaxGroups)
+			fmt.Fprintf(tw, "资产 ASSET\t%s\n隐私单元 UNIT\t%s\n每单元最多分组 MAX GROUPS\t%d\n快照每单元行数 SNAPSHOT ROWS\t%d\n", st.AssetID, orDash(st.UnitColumn), st.MaxGroups, st.SnapshotRows)
 		})
 	case "compute show":
 		if err := need(pos, 1, "ASSET", stderr); err != nil {
@@ -650,7 +652,7 @@ func runClient(ctx context.Context, noun string, args []string, stdin io.Reader,
 			return err
 		}
 		return c.print(st, func(tw *tabwriter.Writer) {
-			fmt.Fprintf(tw, "资产 ASSET\t%s\n隐私单元 UNIT\t%s\n每单元最多分组 MAX GROUPS\t%d\n", st.AssetID, orDash(st.UnitColumn), st.MaxGroups)
+			fmt.Fprintf(tw, "资产 ASSET\t%s\n隐私单元 UNIT\t%s\n每单元最多分组 MAX GROUPS\t%d\n快照每单元行数 SNAPSHOT ROWS\t%d\n", st.AssetID, orDash(st.UnitColumn), st.MaxGroups, st.SnapshotRows)
 		})
 	case "compute budget":
 		if err := need(pos, 1, "AGREEMENT", stderr); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/asset"
+	"github.com/dxexchange/dx/compute"
 )
 
 // visitsCSV is a small hospital-visits table: n patients with 1–3 visits each in three
@@ -57,13 +58,13 @@ func testComputeInPlace(t *testing.T, db string) {
 	if _, err := prov.Query(ctx, a.ID, byRegion, ""); dx.ErrorCode(err) != dx.EForbidden {
 		t.Fatalf("query before setup: %v", err)
 	}
-	if _, err := cons.SetCompute(ctx, a.ID, "patient_id", 1); dx.ErrorCode(err) != dx.EForbidden && dx.ErrorCode(err) != dx.ENotFound {
+	if _, err := cons.SetCompute(ctx, a.ID, compute.Settings{UnitColumn: "patient_id", MaxGroups: 1}); dx.ErrorCode(err) != dx.EForbidden && dx.ErrorCode(err) != dx.ENotFound {
 		t.Fatalf("a consumer configured computing: %v", err)
 	}
-	if _, err := prov.SetCompute(ctx, a.ID, "nosuch", 1); dx.ErrorCode(err) != dx.EInvalid {
+	if _, err := prov.SetCompute(ctx, a.ID, compute.Settings{UnitColumn: "nosuch", MaxGroups: 1}); dx.ErrorCode(err) != dx.EInvalid {
 		t.Fatalf("unknown unit column: %v", err)
 	}
-	if _, err := prov.SetCompute(ctx, a.ID, "patient_id", 2); err != nil {
+	if _, err := prov.SetCompute(ctx, a.ID, compute.Settings{UnitColumn: "patient_id", MaxGroups: 2}); err != nil {
 		t.Fatal(err)
 	}
 	// No agreement: refused.
@@ -189,6 +190,31 @@ func testComputeInPlace(t *testing.T, db string) {
 		t.Fatalf("owner: %+v %v", own, err)
 	}
 
+	// A bounded snapshot (≤ 2 rows per patient): the provider switches it on; user-level
+	// queries then read the snapshot, and counts stay close (each patient counts ≤ 2 rows).
+	if _, err := prov.SetCompute(ctx, a.ID, compute.Settings{UnitColumn: "patient_id", MaxGroups: 1, SnapshotRows: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prov.SetCompute(ctx, a.ID, compute.Settings{SnapshotRows: 2}); dx.ErrorCode(err) != dx.EInvalid {
+		t.Fatalf("a snapshot without a unit column: %v", err)
+	}
+	snap, err := prov.Query(ctx, a.ID, "SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon = 1) region, COUNT(*) AS visits FROM visits GROUP BY region", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range snap.Rows {
+		want := map[string]float64{"西湖区": 999, "上城区": 1998, "拱墅区": 2000}[r[0].(string)]
+		if n := r[1].(float64); n < want-100 || n > want+100 {
+			t.Errorf("snapshot: %s %v visits, want about %v", r[0], n, want)
+		}
+	}
+	if len(snap.Rows) != 3 {
+		t.Fatalf("snapshot answer %v", snap.Rows)
+	}
+	if _, err := prov.SetCompute(ctx, a.ID, compute.Settings{UnitColumn: "patient_id", MaxGroups: 2}); err != nil {
+		t.Fatal(err)
+	}
+
 	// Concurrent reservations never overspend: a fresh agreement of ε = 2, 16 distinct
 	// queries of ε = 0.25 at once: exactly 8 answered.
 	cons2, _ := te.org(t, "研究所二 Institute 2", "consumer")
@@ -246,8 +272,8 @@ func testComputeInPlace(t *testing.T, db string) {
 			refused++
 		}
 	}
-	// consumer: 3 charged + 1 cached; owner: 1; second consumer: 8.
-	if queries != 13 || cached != 1 || refused != 9 {
+	// consumer: 3 charged + 1 cached; owner: 2; second consumer: 8.
+	if queries != 14 || cached != 1 || refused != 9 {
 		t.Fatalf("events: %d queries (%d cached), %d refusals", queries, cached, refused)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/dxexchange/dx/api"
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/client"
+	"github.com/dxexchange/dx/compute"
 	"github.com/dxexchange/dx/contract"
 	"github.com/dxexchange/dx/dsp"
 	"github.com/dxexchange/dx/party"
@@ -253,7 +254,7 @@ func seedDemo(ctx context.Context, op *client.Client, dir string, rows int) (dem
 			d.visits = res.Asset.ID
 		case "patient-visits":
 			d.patients = res.Asset.ID
-			if _, err := as(s.owner).SetCompute(ctx, res.Asset.ID, "patient_id", 3); err != nil {
+			if _, err := as(s.owner).SetCompute(ctx, res.Asset.ID, compute.Settings{UnitColumn: "patient_id", MaxGroups: 3}); err != nil {
 				return d, fmt.Errorf("compute setup on %s: %w", s.name, err)
 			}
 			o, err := as(s.owner).CreateOffer(ctx, res.Asset.ID, []byte(computeOnlyOffer), true)

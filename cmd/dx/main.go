@@ -38,7 +38,7 @@ Usage:
   dx access   request ASSET --purpose TEXT | approve GRANT | reject GRANT --reason TEXT
               | revoke GRANT | list [--status S]
   dx fetch    ASSET [-o FILE] [--format csv|parquet] [--version N] [--resume]
-  dx compute setup ASSET [--unit COLUMN] [--max-groups N] | show ASSET | budget AGREEMENT
+  dx compute setup ASSET [--unit COLUMN] [--max-groups N] [--snapshot-rows K] | show ASSET | budget AGREEMENT
   dx query    ASSET SQL|@FILE|- [--purpose P]
               a differentially private query: SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon=1,
               max_groups_contributed=1) region, COUNT(*, contribution_bounds_per_group => (0, 5)) …

@@ -264,3 +264,64 @@ func TestSandboxAttacks(t *testing.T) {
 		t.Fatalf("the sandbox cannot read its own source: %v", err)
 	}
 }
+
+// TestSnapshot: a bounded snapshot keeps at most k rows of each unit, drops rows without
+// a unit, chooses the same rows for the same seed, and queries on it come out close to
+// the truth of the bounded data.
+func TestSnapshot(t *testing.T) {
+	e := open(t)
+	src := visitsFile(t)
+	ctx := context.Background()
+	dst := filepath.Join(t.TempDir(), "snap.parquet")
+	n, err := e.Snapshot(ctx, src, dst, "patient_id", 2, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, _ := sql.Open("duckdb", "")
+	defer db.Close()
+	var want, most int64
+	db.QueryRow(`SELECT sum(least(c, 2)) FROM (SELECT count(*) AS c FROM read_parquet('` + src + `') GROUP BY patient_id)`).Scan(&want)
+	db.QueryRow(`SELECT max(c) FROM (SELECT count(*) AS c FROM read_parquet('` + dst + `') GROUP BY patient_id)`).Scan(&most)
+	if n != want || most != 2 {
+		t.Fatalf("snapshot of %d rows (want %d), at most %d per unit", n, want, most)
+	}
+	again := filepath.Join(t.TempDir(), "snap2.parquet")
+	if _, err := e.Snapshot(ctx, src, again, "patient_id", 2, 7); err != nil {
+		t.Fatal(err)
+	}
+	var diff int64
+	db.QueryRow(`SELECT count(*) FROM (SELECT * FROM read_parquet('` + dst + `') EXCEPT ALL SELECT * FROM read_parquet('` + again + `'))`).Scan(&diff)
+	if diff != 0 {
+		t.Fatalf("the same seed chose %d other rows", diff)
+	}
+	if _, err := e.Snapshot(ctx, src, dst, "patient_id", 2, 7); err == nil {
+		t.Fatal("a snapshot overwrote an existing file")
+	}
+
+	st := compute.Settings{UnitColumn: "patient_id", MaxGroups: 1, SnapshotRows: 2}
+	p, err := plan(t, e, "SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon = 1, delta = 1e-7) region, COUNT(*) AS visits, SUM(cost, contribution_bounds_per_group => (0, 500)) AS total FROM visits GROUP BY region", st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Snapshot != 2 || p.Cells[0].Sensitivity != 2 || p.SelSensitivity != 2 {
+		t.Fatalf("snapshot plan %+v", p)
+	}
+	res := run(t, e, dst, p)
+	exact := map[string]float64{}
+	rs, _ := db.Query(`SELECT region, count(*) FROM read_parquet('` + dst + `') GROUP BY region`)
+	for rs.Next() {
+		var r string
+		var c float64
+		rs.Scan(&r, &c)
+		exact[r] = c
+	}
+	rs.Close()
+	if len(res.Rows) != 3 {
+		t.Fatalf("rows %v (threshold %d)", res.Rows, res.Threshold)
+	}
+	for _, row := range res.Rows {
+		if got, want := toFloat(row[1]), exact[row[0].(string)]; math.Abs(got-want) > 60 {
+			t.Errorf("%v: %v visits on the snapshot, exact %v", row[0], got, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -75,4 +76,26 @@ func (e *Engine) Compute(ctx context.Context, src, query string, limits engine.L
 		rows = append(rows, vals)
 	}
 	return rows, res.Err()
+}
+
+// Snapshot materialises a bounded snapshot: ≤ k rows per unit, NULL units dropped.
+func (e *Engine) Snapshot(ctx context.Context, src, dst, unit string, k int, seed uint64) (n int64, err error) {
+	defer dx.WrapOp(&err, "duckdb.Snapshot")
+	if _, err := os.Lstat(dst); !os.IsNotExist(err) {
+		return 0, fmt.Errorf("%s exists", dst)
+	}
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	q := fmt.Sprintf(`COPY (SELECT * FROM read_parquet(%s) AS t WHERE %s IS NOT NULL
+		QUALIFY row_number() OVER (PARTITION BY %s ORDER BY hash(t, %d::UBIGINT)) <= %d) TO %s (FORMAT parquet)`,
+		literal(src), ident(unit), ident(unit), seed, k, literal(dst))
+	if _, err := conn.ExecContext(ctx, q); err != nil {
+		os.Remove(dst)
+		return 0, err
+	}
+	err = conn.QueryRowContext(ctx, "SELECT coalesce(sum(num_rows), 0)::BIGINT FROM parquet_file_metadata("+literal(dst)+")").Scan(&n)
+	return n, err
 }

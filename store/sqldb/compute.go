@@ -12,7 +12,7 @@ import (
 // ComputeSettings returns an asset's compute settings.
 func (s *DB) ComputeSettings(ctx context.Context, assetID string) (compute.Settings, error) {
 	st := compute.Settings{AssetID: assetID}
-	err := s.queryRow(ctx, s.conn(ctx), s.q(`SELECT unit_column, max_groups FROM compute_settings WHERE asset_id = ?`), assetID).Scan(&st.UnitColumn, &st.MaxGroups)
+	err := s.queryRow(ctx, s.conn(ctx), s.q(`SELECT unit_column, max_groups, snapshot_rows FROM compute_settings WHERE asset_id = ?`), assetID).Scan(&st.UnitColumn, &st.MaxGroups, &st.SnapshotRows)
 	if err == sql.ErrNoRows {
 		return st, dx.Errorf(dx.ENotFound, "数据提供方尚未开放计算 / the provider has not set up computing on asset %q", assetID)
 	}
@@ -22,9 +22,9 @@ func (s *DB) ComputeSettings(ctx context.Context, assetID string) (compute.Setti
 // SetComputeSettings stores an asset's compute settings.
 func (s *DB) SetComputeSettings(ctx context.Context, st compute.Settings, at time.Time, events []dx.Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.exec(ctx, tx, s.q(`INSERT INTO compute_settings (asset_id, unit_column, max_groups, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (asset_id) DO UPDATE SET unit_column = excluded.unit_column, max_groups = excluded.max_groups, updated_at = excluded.updated_at`),
-			st.AssetID, st.UnitColumn, st.MaxGroups, micros(at)); err != nil {
+		if _, err := s.exec(ctx, tx, s.q(`INSERT INTO compute_settings (asset_id, unit_column, max_groups, snapshot_rows, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (asset_id) DO UPDATE SET unit_column = excluded.unit_column, max_groups = excluded.max_groups, snapshot_rows = excluded.snapshot_rows, updated_at = excluded.updated_at`),
+			st.AssetID, st.UnitColumn, st.MaxGroups, st.SnapshotRows, micros(at)); err != nil {
 			return err
 		}
 		return s.insertEvents(ctx, tx, events)
@@ -138,6 +138,25 @@ func (s *DB) SaveAnswer(ctx context.Context, key, agreementID string, answer []b
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := s.exec(ctx, tx, s.q(`INSERT INTO dp_answers (cache_key, agreement_id, answer, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (cache_key) DO NOTHING`),
 			key, agreementID, string(answer), micros(at))
+		return err
+	})
+}
+
+// Snapshot returns the blob digest of a bounded snapshot.
+func (s *DB) Snapshot(ctx context.Context, versionID, agreementID string) (string, error) {
+	var d string
+	err := s.queryRow(ctx, s.conn(ctx), s.q(`SELECT digest FROM dp_snapshots WHERE version_id = ? AND agreement_id = ?`), versionID, agreementID).Scan(&d)
+	if err == sql.ErrNoRows {
+		return "", dx.Errorf(dx.ENotFound, "no snapshot")
+	}
+	return d, s.mapErr(err)
+}
+
+// SaveSnapshot records a bounded snapshot; the first one recorded stays.
+func (s *DB) SaveSnapshot(ctx context.Context, versionID, agreementID, digest string, rows int64, at time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, s.q(`INSERT INTO dp_snapshots (version_id, agreement_id, digest, row_count, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (version_id, agreement_id) DO NOTHING`),
+			versionID, agreementID, digest, rows, micros(at))
 		return err
 	})
 }

@@ -1,5 +1,7 @@
 -- Compute in place (issue 6). A provider's compute settings per asset (the privacy unit
--- column, '' for one row per person; the cap on groups one unit may touch); the privacy
+-- column, '' for one row per person; the cap on groups one unit may touch; the rows per
+-- unit of a bounded snapshot, 0 for none); bounded snapshots per (version, agreement),
+-- stored as blobs; the privacy
 -- budget ledger, one row per reservation (reserved, then committed or released, never
 -- deleted: spent = the sum of committed and reserved rows of an agreement); and the
 -- released answers, so that an identical query returns the same noisy answer at no cost.
@@ -7,6 +9,7 @@ CREATE TABLE compute_settings (
   asset_id TEXT PRIMARY KEY REFERENCES assets (id),
   unit_column TEXT NOT NULL,
   max_groups INTEGER NOT NULL,
+  snapshot_rows INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 );
 CREATE TABLE dp_reservations (
@@ -25,4 +28,12 @@ CREATE TABLE dp_answers (
   agreement_id TEXT NOT NULL,
   answer TEXT NOT NULL,
   created_at INTEGER NOT NULL
+);
+CREATE TABLE dp_snapshots (
+  version_id TEXT NOT NULL REFERENCES versions (id),
+  agreement_id TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  row_count INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (version_id, agreement_id)
 );
