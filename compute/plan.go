@@ -282,18 +282,33 @@ func slicesContains(l []string, s string) bool {
 	return false
 }
 
-// measure is a column as a finite DOUBLE, or NULL (text that is no number, NaN, ±inf).
-func measure(col string) string {
+// measure is a numeric column as the SQL aggregates read it: integers as they are;
+// decimals as DOUBLE; floating point with NaN and ±inf mapped to NULL before any clamp
+// (least(greatest(NaN, lo), hi) would be hi). It also says whether the value is an
+// integer (then no rounding is needed on the grid).
+func measure(col, typ string) (string, bool) {
+	t := strings.ToUpper(typ)
+	switch {
+	case strings.Contains(t, "INT") && !strings.Contains(t, "INTERVAL"): // TINYINT … HUGEINT, unsigned too
+		return quote(col), true
+	case strings.HasPrefix(t, "DECIMAL"):
+		return "CAST(" + quote(col) + " AS DOUBLE)", false
+	}
 	v := "TRY_CAST(" + quote(col) + " AS DOUBLE)"
-	return "(CASE WHEN isfinite(" + v + ") THEN " + v + " END)"
+	return "(CASE WHEN isfinite(" + v + ") THEN " + v + " END)", false
 }
 
 func clamp(x string, lo, hi int64) string {
 	return fmt.Sprintf("least(greatest(%s, %d), %d)", x, lo, hi)
 }
 
-func fixed(x string, f uint) string {
-	return fmt.Sprintf("CAST(round(%s * %d) AS HUGEINT)", x, int64(1)<<f)
+// fixed puts a clamped value on the grid 2^−f as an integer (|value| ≤ 2^21 grid
+// steps, so BIGINT holds it; DuckDB sums BIGINT into HUGEINT, exactly).
+func fixed(x string, f uint, integer bool) string {
+	if integer {
+		return fmt.Sprintf("(%s * %d)", x, int64(1)<<f)
+	}
+	return fmt.Sprintf("CAST(round(%s * %d) AS BIGINT)", x, int64(1)<<f)
 }
 
 // rewrite prints the bounded SQL. Row-level: one pass, each row clamped. User-level
@@ -323,12 +338,15 @@ func (p Plan) rewrite(seed uint64) string {
 			case c.Part == "value" && a.Function == "count":
 				out = append(out, "CAST(count("+quote(a.Column)+") AS HUGEINT)")
 			case c.Part == "value": // sum
-				out = append(out, "sum("+fixed(clamp(measure(a.Column), a.Bounds[0], a.Bounds[1]), c.Shift)+")")
+				m, integer := measure(a.Column, q.Types[a.Column])
+				out = append(out, "sum("+fixed(clamp(m, a.Bounds[0], a.Bounds[1]), c.Shift, integer)+")")
 			case c.Part == "sum": // avg
+				m, _ := measure(a.Column, q.Types[a.Column])
 				mid := float64(a.Bounds[0]+a.Bounds[1]) / 2
-				out = append(out, "sum("+fixed("("+clamp(measure(a.Column), a.Bounds[0], a.Bounds[1])+fmt.Sprintf(" - %v)", mid), c.Shift)+")")
+				out = append(out, "sum("+fixed("("+clamp(m, a.Bounds[0], a.Bounds[1])+fmt.Sprintf(" - %v)", mid), c.Shift, false)+")")
 			case c.Part == "count":
-				out = append(out, "CAST(count("+measure(a.Column)+") AS HUGEINT)")
+				m, _ := measure(a.Column, q.Types[a.Column])
+				out = append(out, "CAST(count("+m+") AS HUGEINT)")
 			}
 		}
 		b.WriteString("SELECT " + strings.Join(append(append(keyRefs, out...), "CAST(count(*) AS HUGEINT) AS units"), ", "))
@@ -350,7 +368,8 @@ func (p Plan) rewrite(seed uint64) string {
 		if a.Column != "" {
 			inner = append(inner, fmt.Sprintf("%s AS c%d", quote(a.Column), i))
 			if a.Function != "count" {
-				inner = append(inner, fmt.Sprintf("%s AS m%d", measure(a.Column), i))
+				m, _ := measure(a.Column, q.Types[a.Column])
+				inner = append(inner, fmt.Sprintf("%s AS m%d", m, i))
 			}
 		}
 	}
@@ -366,11 +385,12 @@ func (p Plan) rewrite(seed uint64) string {
 			out = append(out, "CAST(sum("+col+") AS HUGEINT)")
 		case c.Part == "value": // sum
 			perUnit = append(perUnit, clamp(fmt.Sprintf("sum(m%d)", c.Agg), a.Bounds[0], a.Bounds[1])+" AS "+col)
-			out = append(out, "sum("+fixed(col, c.Shift)+")")
+			_, integer := measure(a.Column, q.Types[a.Column])
+			out = append(out, "sum("+fixed(col, c.Shift, integer)+")")
 		case c.Part == "sum": // avg: the unit's average, clamped
 			perUnit = append(perUnit, clamp(fmt.Sprintf("avg(m%d)", c.Agg), a.Bounds[0], a.Bounds[1])+" AS "+col)
 			mid := float64(a.Bounds[0]+a.Bounds[1]) / 2
-			out = append(out, "sum("+fixed(fmt.Sprintf("(%s - %v)", col, mid), c.Shift)+")")
+			out = append(out, "sum("+fixed(fmt.Sprintf("(%s - %v)", col, mid), c.Shift, false)+")")
 		case c.Part == "count":
 			out = append(out, fmt.Sprintf("CAST(count(a%d_sum) AS HUGEINT)", c.Agg))
 		}

@@ -40,6 +40,8 @@ type Query struct {
 	// Where is the WHERE condition printed by dx from the syntax tree (every column
 	// quoted, every literal re-quoted, CAST as TRY_CAST); "" when there is none.
 	Where string
+	// Types are the engine types of the table's columns.
+	Types map[string]string
 }
 
 // Aggregate is one DP aggregate of the select list.
@@ -120,6 +122,7 @@ func Validate(tree []byte, t Table) (Query, error) {
 	if q.Table != t.Name {
 		return q, refuse(q.Table, loc(from), "unknown table %q (you may read %q)", q.Table, t.Name)
 	}
+	q.Types = t.Columns
 	v := validator{t}
 	if w, ok := node["where_clause"]; ok {
 		where, err := v.expr(w)

@@ -38,6 +38,9 @@ type Config struct {
 // Engine is engine.Engine on DuckDB.
 type Engine struct {
 	db *sql.DB
+
+	sbMu sync.Mutex
+	idle []*sandbox // idle compute sandboxes, oldest first
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -70,7 +73,10 @@ func Open(cfg Config) (*Engine, error) {
 }
 
 // Close releases the database.
-func (e *Engine) Close() error { return e.db.Close() }
+func (e *Engine) Close() error {
+	e.closeSandboxes()
+	return e.db.Close()
+}
 
 // literal quotes s as an SQL string literal.
 func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

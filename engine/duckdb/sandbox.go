@@ -16,12 +16,64 @@ import (
 
 var _ engine.Sandbox = (*Engine)(nil)
 
-// Compute runs query in a fresh in-memory DuckDB that may read only src: external
-// access off (with src the one allowed path), no extension install or load, memory and
-// thread limits, no spilling, and the configuration locked last, so no statement can
-// undo any of it. The instance lives for this one query.
+// Compute runs query in an in-memory DuckDB that may read only src: external access
+// off (with src the one allowed path), no extension install or load, memory and thread
+// limits, no spilling, and the configuration locked last, so no statement can undo any
+// of it. Sandboxes are kept per (src, limits) for reuse — opening one costs more than a
+// small query — a few at a time, one query at a time each.
 func (e *Engine) Compute(ctx context.Context, src, query string, limits engine.Limits) (rows [][]any, err error) {
 	defer dx.WrapOp(&err, "duckdb.Compute")
+	sb, err := e.sandbox(src, limits)
+	if err != nil {
+		return nil, err
+	}
+	defer sb.release()
+	res, err := sb.db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Close()
+	cols, err := res.Columns()
+	if err != nil {
+		return nil, err
+	}
+	for res.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := res.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		rows = append(rows, vals)
+	}
+	return rows, res.Err()
+}
+
+// maxSandboxes is how many idle sandboxes are kept.
+const maxSandboxes = 4
+
+// sandbox is one locked DuckDB instance over one file.
+type sandbox struct {
+	key  string
+	db   *sql.DB
+	e    *Engine
+	used time.Time
+}
+
+// sandbox returns an idle sandbox for (src, limits), or opens one.
+func (e *Engine) sandbox(src string, limits engine.Limits) (*sandbox, error) {
+	key := fmt.Sprintf("%s|%d|%s", src, limits.Threads, limits.MemoryLimit)
+	e.sbMu.Lock()
+	for i, sb := range e.idle {
+		if sb.key == key {
+			e.idle = append(e.idle[:i], e.idle[i+1:]...)
+			e.sbMu.Unlock()
+			return sb, nil
+		}
+	}
+	e.sbMu.Unlock()
 	threads := max(limits.Threads, 1)
 	mem := limits.MemoryLimit
 	if mem == "" {
@@ -52,30 +104,36 @@ func (e *Engine) Compute(ctx context.Context, src, query string, limits engine.L
 		return nil, err
 	}
 	db := sql.OpenDB(connector)
-	defer db.Close()
 	db.SetMaxOpenConns(1)
-	db.SetConnMaxIdleTime(time.Minute)
-	res, err := db.QueryContext(ctx, query)
-	if err != nil {
-		return nil, err
+	db.SetMaxIdleConns(1)
+	return &sandbox{key: key, db: db, e: e}, nil
+}
+
+// release returns a sandbox to the idle list, closing the oldest beyond the limit.
+func (sb *sandbox) release() {
+	e := sb.e
+	sb.used = time.Now()
+	e.sbMu.Lock()
+	e.idle = append(e.idle, sb)
+	var drop *sandbox
+	if len(e.idle) > maxSandboxes {
+		drop, e.idle = e.idle[0], e.idle[1:]
 	}
-	defer res.Close()
-	cols, err := res.Columns()
-	if err != nil {
-		return nil, err
+	e.sbMu.Unlock()
+	if drop != nil {
+		drop.db.Close()
 	}
-	for res.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := res.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		rows = append(rows, vals)
+}
+
+// closeSandboxes closes the idle sandboxes.
+func (e *Engine) closeSandboxes() {
+	e.sbMu.Lock()
+	idle := e.idle
+	e.idle = nil
+	e.sbMu.Unlock()
+	for _, sb := range idle {
+		sb.db.Close()
 	}
-	return rows, res.Err()
 }
 
 // Snapshot materialises a bounded snapshot: ≤ k rows per unit, NULL units dropped.
