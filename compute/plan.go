@@ -339,7 +339,11 @@ func (p Plan) rewrite(seed uint64) string {
 				out = append(out, "CAST(count("+quote(a.Column)+") AS HUGEINT)")
 			case c.Part == "value": // sum
 				m, integer := measure(a.Column, q.Types[a.Column])
-				out = append(out, "sum("+fixed(clamp(m, a.Bounds[0], a.Bounds[1]), c.Shift, integer)+")")
+				if integer { // exact integers: scale the sum, not every row
+					out = append(out, fmt.Sprintf("(sum(%s) * %d)", clamp(m, a.Bounds[0], a.Bounds[1]), int64(1)<<c.Shift))
+				} else {
+					out = append(out, "sum("+fixed(clamp(m, a.Bounds[0], a.Bounds[1]), c.Shift, false)+")")
+				}
 			case c.Part == "sum": // avg
 				m, _ := measure(a.Column, q.Types[a.Column])
 				mid := float64(a.Bounds[0]+a.Bounds[1]) / 2
@@ -362,7 +366,10 @@ func (p Plan) rewrite(seed uint64) string {
 	}
 	// user level
 	var inner, perUnit, out []string
-	inner = append(inner, quote(p.Unit)+" AS u")
+	// Units are grouped by a 64-bit hash of their ID (grouping by strings costs twice as
+	// much). Two units whose hashes collide count as one: their joint contribution is
+	// bounded as one unit's, which only removes data.
+	inner = append(inner, "hash("+quote(p.Unit)+") AS u")
 	inner = append(inner, keys...)
 	for i, a := range q.Aggregates {
 		if a.Column != "" {
@@ -396,8 +403,8 @@ func (p Plan) rewrite(seed uint64) string {
 		}
 	}
 	group := strings.Join(append([]string{"u"}, keyRefs...), ", ")
-	b.WriteString("WITH f AS (SELECT " + strings.Join(inner, ", ") + " FROM source WHERE " + where + "), ")
-	b.WriteString("pu AS (SELECT " + group + ", " + strings.Join(perUnit, ", ") + " FROM f WHERE u IS NOT NULL GROUP BY " + group + ")")
+	b.WriteString("WITH f AS (SELECT " + strings.Join(inner, ", ") + " FROM source WHERE " + quote(p.Unit) + " IS NOT NULL AND " + where + "), ")
+	b.WriteString("pu AS (SELECT " + group + ", " + strings.Join(perUnit, ", ") + " FROM f GROUP BY " + group + ")")
 	from := "pu"
 	if len(keyRefs) > 0 {
 		hashArgs := strings.Join(append([]string{"u"}, keyRefs...), ", ")

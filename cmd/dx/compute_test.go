@@ -277,3 +277,7 @@ func testComputeInPlace(t *testing.T, db string) {
 		t.Fatalf("events: %d queries (%d cached), %d refusals", queries, cached, refused)
 	}
 }
+
+func computeSettings(unit string, maxGroups, snapshot int) compute.Settings {
+	return compute.Settings{UnitColumn: unit, MaxGroups: maxGroups, SnapshotRows: snapshot}
+}
