@@ -96,6 +96,7 @@ func planFor(t *testing.T, agg Aggregate, opts Options, unit string, groupBy ...
 }
 
 func TestVoteCount(t *testing.T) {
+	t.Parallel()
 	votes, n := voteSize(t)
 	p := planFor(t, Aggregate{Function: "count_star", Bounds: []int64{0, 4}}, Options{"epsilon": "1.0986122886681098", "max_groups_contributed": "1"}, "u")
 	// D′ has one more person with 4 rows: the bounded count is 4 higher.
@@ -135,6 +136,7 @@ func TestVoteCount(t *testing.T) {
 }
 
 func TestVoteSumAndAvg(t *testing.T) {
+	t.Parallel()
 	votes, n := voteSize(t)
 	sum := planFor(t, Aggregate{Function: "sum", Bounds: []int64{0, 10}}, Options{"epsilon": "1.0986122886681098"}, "")
 	c := sum.Cells[0]
@@ -180,6 +182,7 @@ func TestVoteSumAndAvg(t *testing.T) {
 // TestSelection: a group that exists only in D′, with one person, is released with
 // probability at most δ per group; a threshold for 100 × δ is caught.
 func TestSelection(t *testing.T) {
+	t.Parallel()
 	_, n := voteSize(t)
 	const delta = 0.005
 	p := planFor(t, Aggregate{Function: "count_star", Bounds: []int64{0, 1}}, Options{"epsilon": "1.0986122886681098", "delta": "0.005", "max_groups_contributed": "1"}, "u", "g")
@@ -226,6 +229,7 @@ func thresholdFor(p Plan, delta float64) (int64, error) { return p.threshold(del
 // rows, possibly all to one group; the count's noise covers that, and a person with 4
 // rows (a snapshot that did not bound) is caught.
 func TestVoteSnapshot(t *testing.T) {
+	t.Parallel()
 	votes, n := voteSize(t)
 	q := Query{Table: "t", Aggregates: []Aggregate{{Function: "count_star"}}}
 	p, err := NewPlan(Options{"epsilon": "1.0986122886681098"}, q, Settings{UnitColumn: "u", MaxGroups: 1, SnapshotRows: 3}, Limits{PerQuery: Budget{Epsilon: 2}, Total: Budget{Epsilon: 9}}, 1)
@@ -246,5 +250,41 @@ func TestVoteSnapshot(t *testing.T) {
 	}
 	if vote(t, votes, n, 0, voteTol, sample(5)) {
 		t.Error("negative control (5 rows of one person on a 3-row snapshot) passed")
+	}
+}
+
+// TestVoteSpread: VAR_POP and PERCENTILE_CONT on one row per person, with one row added
+// at the upper bound, pass the vote test on their (binned) released values.
+func TestVoteSpread(t *testing.T) {
+	t.Parallel()
+	votes, n := voteSize(t)
+	v := planFor(t, Aggregate{Function: "var_pop", Bounds: []int64{0, 10}}, Options{"epsilon": "1.0986122886681098"}, "")
+	cs, cn, cq := v.Cells[0], v.Cells[1], v.Cells[2]
+	if !vote(t, votes, n, 0, voteTol, func(nb bool) int64 {
+		// Ten rows at 4 and 6 (mid 5): Σ(x − mid) = 0, Σ(x − mid)² = 10.
+		s, k, q := int64(0), int64(10), int64(10)<<(cq.Shift)
+		if nb { // one more row at 10: +5, +1, +25
+			s, k, q = 5<<(cs.Shift), 11, q+25<<(cq.Shift)
+		}
+		_ = cn
+		return int64(math.Floor(released(t, v, s, k, q) * 2))
+	}) {
+		t.Error("VAR_POP failed the approximate-DP test")
+	}
+	pq := planFor(t, Aggregate{Function: "percentile_cont", Bounds: []int64{0, 100}, Quantile: 0.5}, Options{"epsilon": "1.0986122886681098"}, "")
+	// 272 noisy tree nodes per release: fewer, coarser samples (10 bins, 10⁴ per side,
+	// 3 votes, tolerance 0.05).
+	if !vote(t, 3, n/10, 0, 0.05, func(nb bool) int64 {
+		hist := map[any]any{int64(100): int64(3), int64(150): int64(3)}
+		if nb {
+			hist[int64(255)] = int64(1)
+		}
+		res, err := pq.Release([][]any{{hist, int64(7)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int64(math.Floor(res.Rows[0][0].(float64) / 10))
+	}) {
+		t.Error("PERCENTILE_CONT failed the approximate-DP test")
 	}
 }

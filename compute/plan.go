@@ -255,9 +255,33 @@ func cellsOf(i int, a Aggregate, rowLevel bool, steps int) ([]Cell, error) {
 		f := shift(hi-lo, steps)
 		// Σ(a − mid) has per-unit bound (hi − lo)/2, i.e. (hi − lo)·2^(f−1) on the grid.
 		return []Cell{{Agg: i, Part: "sum", Sensitivity: (hi - lo) << (f - 1), Shift: f}, {Agg: i, Part: "count", Sensitivity: 1}}, nil
+	case "var_pop", "stddev_pop", "percentile_cont":
+		if !rowLevel {
+			return nil, refuse(a.Function, -1, "%s clamps rows, so it needs one row per person or a bounded snapshot (the provider's snapshot_rows)", strings.ToUpper(a.Function))
+		}
+		lo, hi := a.Bounds[0], a.Bounds[1]
+		if hi <= lo || max(abs(lo), abs(hi)) > 1<<20 {
+			return nil, refuse("contribution_bounds_per_row", -1, "%s bounds need lower < upper, at most 2^20 in size", strings.ToUpper(a.Function))
+		}
+		if a.Function == "percentile_cont" {
+			// One row adds 1 to one leaf and one inner node of the quantile tree.
+			return []Cell{{Agg: i, Part: "hist", Sensitivity: 2}}, nil
+		}
+		d := hi - lo
+		f1 := shift(d, steps)
+		f2 := uint(max(2, steps-bits.Len64(uint64(d*d))+2))
+		// Per row: 1 to the count, |x − mid| ≤ d/2 to Σ(x − mid), (d/2)² to Σ(x − mid)².
+		return []Cell{{Agg: i, Part: "sum", Sensitivity: d << (f1 - 1), Shift: f1}, {Agg: i, Part: "count", Sensitivity: 1},
+			{Agg: i, Part: "sq", Sensitivity: (d * d) << (f2 - 2), Shift: f2}}, nil
 	}
 	return nil, refuse(a.Function, -1, "unknown aggregate %s", a.Function)
 }
+
+// Quantile tree: 16 inner nodes of 16 leaves each over [lo, hi].
+const (
+	treeFanout = 16
+	treeLeaves = treeFanout * treeFanout
+)
 
 // shift picks the fixed-point grid 2^−f for values up to m: about 2^steps grid steps
 // over the bound, and at least one binary place (AVG's midpoint is a half).
@@ -344,10 +368,19 @@ func (p Plan) rewrite(seed uint64) string {
 				} else {
 					out = append(out, "sum("+fixed(clamp(m, a.Bounds[0], a.Bounds[1]), c.Shift, false)+")")
 				}
-			case c.Part == "sum": // avg
+			case c.Part == "sum": // avg, var_pop, stddev_pop
 				m, _ := measure(a.Column, q.Types[a.Column])
 				mid := float64(a.Bounds[0]+a.Bounds[1]) / 2
 				out = append(out, "sum("+fixed("("+clamp(m, a.Bounds[0], a.Bounds[1])+fmt.Sprintf(" - %v)", mid), c.Shift, false)+")")
+			case c.Part == "sq":
+				m, _ := measure(a.Column, q.Types[a.Column])
+				mid := float64(a.Bounds[0]+a.Bounds[1]) / 2
+				out = append(out, "sum("+fixed("power("+clamp(m, a.Bounds[0], a.Bounds[1])+fmt.Sprintf(" - %v, 2)", mid), c.Shift, false)+")")
+			case c.Part == "hist": // leaf counts of the quantile tree, as a map
+				m, _ := measure(a.Column, q.Types[a.Column])
+				lo, hi := a.Bounds[0], a.Bounds[1]
+				out = append(out, fmt.Sprintf("histogram(CAST(least(greatest(floor((%s - %d) * %d.0 / %d), 0), %d) AS BIGINT))",
+					clamp(m, lo, hi), lo, treeLeaves, hi-lo, treeLeaves-1))
 			case c.Part == "count":
 				m, _ := measure(a.Column, q.Types[a.Column])
 				out = append(out, "CAST(count("+m+") AS HUGEINT)")

@@ -52,14 +52,16 @@ func (p Plan) Release(rows [][]any) (Result, error) {
 	if len(rows) == 0 && !p.Select { // an ungrouped query over no rows: one row of zeros
 		row := make([]any, len(p.Cells)+1)
 		for i := range row {
-			row[i] = int64(0)
+			if i >= len(p.Cells) || p.Cells[i].Part != "hist" {
+				row[i] = int64(0)
+			}
 		}
 		rows = [][]any{row}
 	}
 	kinds := map[bool]string{true: "discrete-gaussian", false: "discrete-laplace"}[p.Gaussian]
-	for i, a := range q.Aggregates {
+	for i := range q.Aggregates {
 		for _, c := range p.Cells {
-			if c.Agg != i || c.Part == "count" {
+			if c.Agg != i || c.Part == "count" || c.Part == "sq" {
 				continue
 			}
 			m := p.mechanism(c.Sensitivity, c.Share)
@@ -72,7 +74,6 @@ func (p Plan) Release(rows [][]any) (Result, error) {
 				unit = 1
 			}
 			res.Accuracy = append(res.Accuracy, Accuracy{Column: res.Columns[nk+i], Mechanism: kinds, Scale: scaleOf(m) * unit, Interval: float64(k) * unit})
-			_ = a
 		}
 	}
 	sel := p.selection()
@@ -100,7 +101,12 @@ func (p Plan) Release(rows [][]any) (Result, error) {
 		ivs := make([][2]float64, 0, len(q.Aggregates))
 		noised := make([]int64, len(p.Cells))
 		halves := make([]int64, len(p.Cells))
+		part := map[[2]any]int{} // (aggregate, part) → cell
 		for j, c := range p.Cells {
+			part[[2]any{c.Agg, c.Part}] = j
+			if c.Part == "hist" {
+				continue
+			}
 			v, err := integer(r[nk+j])
 			if err != nil {
 				return res, err
@@ -113,27 +119,59 @@ func (p Plan) Release(rows [][]any) (Result, error) {
 				return res, err
 			}
 		}
-		for j, c := range p.Cells {
-			a := q.Aggregates[c.Agg]
-			unit := math.Ldexp(1, -int(c.Shift))
-			switch {
-			case c.Part == "value" && (a.Function == "count" || a.Function == "count_star"):
-				n := max(noised[j], 0) // counts are never negative (post-processing)
-				out = append(out, n)
-				ivs = append(ivs, [2]float64{float64(max(noised[j]-halves[j], 0)), float64(noised[j] + halves[j])})
-			case c.Part == "value": // sum
-				v := float64(noised[j]) * unit
+		cell := func(agg int, name string) (float64, float64) {
+			j := part[[2]any{agg, name}]
+			unit := math.Ldexp(1, -int(p.Cells[j].Shift))
+			return float64(noised[j]) * unit, float64(halves[j]) * unit
+		}
+		for i, a := range q.Aggregates {
+			lo, hi, mid := 0.0, 0.0, 0.0
+			if a.Bounds != nil {
+				lo, hi = float64(a.Bounds[0]), float64(a.Bounds[1])
+				mid = (lo + hi) / 2
+			}
+			switch a.Function {
+			case "count", "count_star":
+				v, h := cell(i, "value")
+				out = append(out, int64(max(v, 0))) // counts are never negative (post-processing)
+				ivs = append(ivs, [2]float64{max(v-h, 0), v + h})
+			case "sum":
+				v, h := cell(i, "value")
 				out = append(out, v)
-				ivs = append(ivs, [2]float64{v - float64(halves[j])*unit, v + float64(halves[j])*unit})
-			case c.Part == "sum": // avg = mid + Ŝ/N̂, clamped to the bounds
-				lo, hi := float64(a.Bounds[0]), float64(a.Bounds[1])
-				mid := (lo + hi) / 2
-				s, hs := float64(noised[j])*unit, float64(halves[j])*unit
-				n, hn := float64(max(noised[j+1], 1)), float64(halves[j+1])
-				avg := math.Min(math.Max(mid+s/n, lo), hi)
-				spread := (hs + math.Abs(s/n)*hn) / math.Max(n-hn, 1)
+				ivs = append(ivs, [2]float64{v - h, v + h})
+			case "avg": // mid + Ŝ/N̂, clamped to the bounds
+				s, hs := cell(i, "sum")
+				n, hn := cell(i, "count")
+				n = max(n, 1)
+				avg := min(max(mid+s/n, lo), hi)
+				spread := (hs + math.Abs(s/n)*hn) / max(n-hn, 1)
 				out = append(out, avg)
-				ivs = append(ivs, [2]float64{math.Max(avg-spread, lo), math.Min(avg+spread, hi)})
+				ivs = append(ivs, [2]float64{max(avg-spread, lo), min(avg+spread, hi)})
+			case "var_pop", "stddev_pop": // Ŝ₂/N̂ − (Ŝ₁/N̂)², clamped to [0, ((hi − lo)/2)²]
+				s1, h1 := cell(i, "sum")
+				n, hn := cell(i, "count")
+				s2, h2 := cell(i, "sq")
+				n = max(n, 1)
+				top := (hi - lo) * (hi - lo) / 4
+				variance := min(max(s2/n-(s1/n)*(s1/n), 0), top)
+				d := max(n-hn, 1)
+				spread := (h2 + 2*math.Abs(s1/n)*h1 + (math.Abs(s2/n)+(s1/n)*(s1/n))*hn) / d
+				loV, hiV := max(variance-spread, 0), min(variance+spread, top)
+				if a.Function == "stddev_pop" {
+					out = append(out, math.Sqrt(variance))
+					ivs = append(ivs, [2]float64{math.Sqrt(loV), math.Sqrt(hiV)})
+				} else {
+					out = append(out, variance)
+					ivs = append(ivs, [2]float64{loV, hiV})
+				}
+			case "percentile_cont":
+				j := part[[2]any{i, "hist"}]
+				v, iv, err := p.quantile(r[nk+j], a, p.mechanism(p.Cells[j].Sensitivity, p.Cells[j].Share))
+				if err != nil {
+					return res, err
+				}
+				out = append(out, v)
+				ivs = append(ivs, iv)
 			}
 		}
 		res.Rows = append(res.Rows, out)
@@ -163,6 +201,11 @@ func integer(v any) (int64, error) {
 	case int64:
 		return x, nil
 	case int32:
+		return int64(x), nil
+	case uint64:
+		if x > math.MaxInt64 {
+			return 0, fmt.Errorf("compute: a count overflowed int64")
+		}
 		return int64(x), nil
 	case *big.Int:
 		if !x.IsInt64() {
@@ -223,4 +266,87 @@ func sortIdx(idx []int, less func(a, b int) bool) {
 		}
 		return 0
 	})
+}
+
+// quantile estimates a fraction's quantile from the noisy quantile tree of one group:
+// 16 inner nodes and 256 leaves over [lo, hi], every node noised (empty ones too), the
+// rank p·N̂ followed down the tree, linear within a leaf. The interval is the same walk
+// at the ranks that the count noise could shift it to.
+func (p Plan) quantile(v any, a Aggregate, m noiser) (float64, [2]float64, error) {
+	var leaves [treeLeaves]int64
+	if v != nil {
+		hist, ok := v.(map[any]any)
+		if !ok {
+			return 0, [2]float64{}, fmt.Errorf("compute: the engine returned %T for a histogram", v)
+		}
+		for k, c := range hist {
+			b, err := integer(k)
+			if err != nil {
+				return 0, [2]float64{}, err
+			}
+			n, err := integer(c)
+			if err != nil {
+				return 0, [2]float64{}, err
+			}
+			if b >= 0 && b < treeLeaves {
+				leaves[b] += n
+			}
+		}
+	}
+	var inner [treeFanout]float64
+	var noisyLeaves [treeLeaves]float64
+	for i := range treeFanout {
+		sum := int64(0)
+		for j := range treeFanout {
+			sum += leaves[i*treeFanout+j]
+			n, err := m.Add(leaves[i*treeFanout+j])
+			if err != nil {
+				return 0, [2]float64{}, err
+			}
+			noisyLeaves[i*treeFanout+j] = float64(n) // unclamped: clamping empty leaves at 0 would bias ranks toward the middle
+		}
+		n, err := m.Add(sum)
+		if err != nil {
+			return 0, [2]float64{}, err
+		}
+		inner[i] = float64(max(n, 0))
+	}
+	total := 0.0
+	for _, c := range inner {
+		total += c
+	}
+	lo, hi := float64(a.Bounds[0]), float64(a.Bounds[1])
+	width := (hi - lo) / treeLeaves
+	at := func(rank float64) float64 {
+		rank = min(max(rank, 0), total)
+		i, before := 0, 0.0
+		for ; i < treeFanout-1 && before+inner[i] < rank; i++ {
+			before += inner[i]
+		}
+		r := rank - before
+		leafSum := 0.0
+		for j := range treeFanout {
+			leafSum += noisyLeaves[i*treeFanout+j]
+		}
+		if inner[i] > 0 && leafSum > 0 {
+			r *= leafSum / inner[i]
+		}
+		j, cum := 0, 0.0
+		for ; j < treeFanout-1 && cum+noisyLeaves[i*treeFanout+j] < r; j++ {
+			cum += noisyLeaves[i*treeFanout+j]
+		}
+		frac := 0.5
+		if c := noisyLeaves[i*treeFanout+j]; c > 0 && r > cum {
+			frac = min(max((r-cum)/c, 0), 1)
+		}
+		return min(max(lo+(float64(i*treeFanout+j)+frac)*width, lo), hi)
+	}
+	half, err := m.Interval(0.95)
+	if err != nil {
+		return 0, [2]float64{}, err
+	}
+	// A rank passes at most 15 inner nodes and 15 leaves, each off by the noise.
+	shift := float64(half) * math.Sqrt(2*treeFanout)
+	rank := a.Quantile * total
+	return at(rank), [2]float64{at(rank - shift), at(rank + shift)}, nil
 }

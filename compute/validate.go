@@ -18,7 +18,11 @@ import (
 // default, is refused, naming the construct and where it is. Never a blacklist.
 
 // aggregates are the DP aggregates a query may compute.
-var aggregates = []string{"count_star", "count", "sum", "avg"}
+var aggregates = []string{"count_star", "count", "sum", "avg", "var_pop", "stddev_pop", "percentile_cont"}
+
+// perRow are the aggregates whose bounds clamp each row (contribution_bounds_per_row);
+// the others clamp each person's contribution to a group (contribution_bounds_per_group).
+var perRow = []string{"var_pop", "stddev_pop", "percentile_cont"}
 
 // scalars are the deterministic scalar functions allowed in expressions.
 var scalars = []string{"lower", "upper", "substr", "substring", "length", "trim", "coalesce", "abs", "round", "floor", "ceil", "least",
@@ -48,8 +52,10 @@ type Query struct {
 type Aggregate struct {
 	Function string  // count_star, count, sum or avg
 	Column   string  // its argument column ("" for COUNT(*))
-	Bounds   []int64 // contribution_bounds_per_group => (lo, hi), if given
+	Bounds   []int64 // contribution_bounds_per_group (or _per_row) => (lo, hi), if given
 	Alias    string
+	// Quantile is PERCENTILE_CONT's fraction in [0, 1], as a decimal literal.
+	Quantile float64
 }
 
 // Validate checks a parsed query against the whitelist for the table t.
@@ -188,20 +194,36 @@ func (v validator) aggregate(m map[string]any) (Aggregate, error) {
 	if err := plainCall(m); err != nil {
 		return a, err
 	}
+	boundsName := "contribution_bounds_per_group"
+	if slices.Contains(perRow, a.Function) {
+		boundsName = "contribution_bounds_per_row"
+	}
 	children, _ := m["children"].([]any)
+	hasQuantile := false
 	for i, c := range children {
 		cm, _ := c.(map[string]any)
-		if cm["class"] == "FUNCTION" && cm["function_name"] == "row" && cm["alias"] == "contribution_bounds_per_group" {
+		if cm["class"] == "FUNCTION" && cm["function_name"] == "row" && strings.HasPrefix(fmt.Sprint(cm["alias"]), "contribution_bounds_per_") {
+			if cm["alias"] != boundsName || a.Bounds != nil {
+				return a, refuse(fmt.Sprint(cm["alias"]), loc(c), "%s takes %s => (lower, upper), once", strings.ToUpper(a.Function), boundsName)
+			}
 			for _, b := range cm["children"].([]any) {
 				v, ok := constantInt(b)
 				if !ok {
-					return a, refuse("contribution_bounds_per_group", loc(c), "bounds must be integer literals")
+					return a, refuse(boundsName, loc(c), "bounds must be integer literals")
 				}
 				a.Bounds = append(a.Bounds, v)
 			}
 			if len(a.Bounds) != 2 || a.Bounds[0] > a.Bounds[1] {
-				return a, refuse("contribution_bounds_per_group", loc(c), "bounds are (lower, upper) with lower ≤ upper")
+				return a, refuse(boundsName, loc(c), "bounds are (lower, upper) with lower ≤ upper")
 			}
+			continue
+		}
+		if a.Function == "percentile_cont" && i == 1 && cm["class"] == "CONSTANT" {
+			q, ok := constantFraction(cm)
+			if !ok {
+				return a, refuse("percentile_cont", loc(c), "PERCENTILE_CONT's fraction is a literal from 0 to 1")
+			}
+			a.Quantile, hasQuantile = q, true
 			continue
 		}
 		if cm["class"] == "STAR" && a.Function == "count" && i == 0 {
@@ -219,14 +241,18 @@ func (v validator) aggregate(m map[string]any) (Aggregate, error) {
 	if a.Function == "count" && a.Column == "" { // COUNT(*, bounds)
 		a.Function = "count_star"
 	}
-	if (a.Function == "sum" || a.Function == "avg") && a.Column == "" {
+	numericAgg := a.Function != "count" && a.Function != "count_star"
+	if numericAgg && a.Column == "" {
 		return a, refuse(a.Function, loc(m), "%s needs a column", a.Function)
 	}
-	if (a.Function == "sum" || a.Function == "avg") && !numeric(v.t.Columns[a.Column]) {
+	if a.Function == "percentile_cont" && !hasQuantile {
+		return a, refuse(a.Function, loc(m), "PERCENTILE_CONT(column, fraction, contribution_bounds_per_row => (lower, upper))")
+	}
+	if numericAgg && !numeric(v.t.Columns[a.Column]) {
 		return a, refuse(a.Column, loc(m), "%s needs a numeric column; %q is %s", strings.ToUpper(a.Function), a.Column, v.t.Columns[a.Column])
 	}
 	if a.Bounds == nil && a.Function != "count" && a.Function != "count_star" {
-		return a, refuse(a.Function, loc(m), "%s needs contribution_bounds_per_group => (lower, upper): bounds are never derived from the data", strings.ToUpper(strings.TrimSuffix(a.Function, "_star")))
+		return a, refuse(a.Function, loc(m), "%s needs %s => (lower, upper): bounds are never derived from the data", strings.ToUpper(strings.TrimSuffix(a.Function, "_star")), boundsName)
 	}
 	return a, nil
 }
@@ -543,6 +569,20 @@ func constantInt(v any) (int64, bool) {
 		return i, err == nil
 	}
 	return 0, false
+}
+
+// constantFraction reads a numeric literal in [0, 1].
+func constantFraction(m map[string]any) (float64, bool) {
+	s, err := constant(m)
+	if err != nil {
+		return 0, false
+	}
+	s = strings.TrimSuffix(s, "::DOUBLE")
+	if strings.HasPrefix(s, "CAST('") { // a decimal: CAST('0.5' AS DECIMAL(2,1))
+		s = s[len("CAST('"):strings.Index(s, "' AS")]
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	return f, err == nil && f >= 0 && f <= 1
 }
 
 func loc(v any) int {

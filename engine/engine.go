@@ -102,7 +102,7 @@ type Sandbox interface {
 	// Compute runs query over the Parquet file at src, which it sees as the table
 	// "source" and nothing else: no other file, no network, no extension, no change of
 	// settings, bounded memory and threads, cancelled with ctx. Integers come back as
-	// int64 or *big.Int, text as string, NULL as nil.
+	// int64, uint64 or *big.Int, text as string, maps as map[any]any, NULL as nil.
 	Compute(ctx context.Context, src, query string, limits Limits) ([][]any, error)
 	// Snapshot writes to dst (which must not exist) the rows of the Parquet file at src
 	// whose unit column is not NULL, at most k per unit, chosen by a hash of the whole row

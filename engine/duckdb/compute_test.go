@@ -325,3 +325,69 @@ func TestSnapshot(t *testing.T) {
 		}
 	}
 }
+
+// TestSpreadAndQuantiles: VAR_POP, STDDEV_POP and PERCENTILE_CONT on one row per person
+// come out near the truth; on per-query user-level bounding they are refused.
+func TestSpreadAndQuantiles(t *testing.T) {
+	e := open(t)
+	src := visitsFile(t)
+	row := compute.Settings{MaxGroups: 1}
+	p, err := plan(t, e, "SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon = 1, delta = 1e-7) region, VAR_POP(age, contribution_bounds_per_row => (0, 100)) AS v, STDDEV_POP(cost, contribution_bounds_per_row => (0, 600)) AS sd, PERCENTILE_CONT(age, 0.5, contribution_bounds_per_row => (0, 100)) AS median, PERCENTILE_CONT(cost, 0.9, contribution_bounds_per_row => (0, 1000)) AS p90 FROM visits GROUP BY region", row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, e, src, p)
+	db, _ := sql.Open("duckdb", "")
+	defer db.Close()
+	exact := map[string][4]float64{}
+	rs, err := db.Query(`SELECT region, var_pop(age), stddev_pop(cost), quantile_cont(age, 0.5), quantile_cont(cost, 0.9) FROM read_parquet('` + src + `') GROUP BY region`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rs.Next() {
+		var r string
+		var x [4]float64
+		rs.Scan(&r, &x[0], &x[1], &x[2], &x[3])
+		exact[r] = x
+	}
+	rs.Close()
+	if len(res.Rows) != 3 {
+		t.Fatalf("rows %v", res.Rows)
+	}
+	for i, r := range res.Rows {
+		want := exact[r[0].(string)]
+		tol := [4]float64{0.05 * want[0], 0.05 * want[1], 3.5, 10} // ages in a region are 3 years apart
+		for j := range 4 {
+			got := toFloat(r[1+j])
+			if math.Abs(got-want[j]) > tol[j] {
+				t.Errorf("%v %s: %v, exact %v", r[0], res.Columns[1+j], got, want[j])
+			}
+			if iv := res.Intervals[i][j]; got < iv[0] || got > iv[1] {
+				t.Errorf("%v %s: %v outside its interval %v", r[0], res.Columns[1+j], got, iv)
+			}
+		}
+	}
+	user := compute.Settings{UnitColumn: "patient_id", MaxGroups: 1}
+	if _, err := plan(t, e, "SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon = 1) VAR_POP(age, contribution_bounds_per_row => (0, 100)) FROM visits", user); dx.ErrorCode(err) != dx.EInvalid || !strings.Contains(dx.ErrorMessage(err), "snapshot") {
+		t.Fatalf("VAR_POP on per-query bounding: %v", err)
+	}
+	for _, q := range []string{
+		"VAR_POP(age, contribution_bounds_per_group => (0, 100))",
+		"PERCENTILE_CONT(age, 1.5, contribution_bounds_per_row => (0, 100))",
+		"PERCENTILE_CONT(age, contribution_bounds_per_row => (0, 100))",
+		"AVG(age, contribution_bounds_per_row => (0, 100))",
+		"STDDEV_POP(region, contribution_bounds_per_row => (0, 100))",
+	} {
+		if _, err := plan(t, e, "SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon = 1) "+q+" FROM visits", row); dx.ErrorCode(err) != dx.EInvalid {
+			t.Errorf("%s: %v", q, err)
+		}
+	}
+	// Over no rows at all: an answer inside the bounds, not an error.
+	p, err = plan(t, e, "SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon = 1) PERCENTILE_CONT(age, 0.5, contribution_bounds_per_row => (0, 100)) AS m, VAR_POP(age, contribution_bounds_per_row => (0, 100)) AS v FROM visits WHERE age > 1000", row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := run(t, e, src, p); len(res.Rows) != 1 || toFloat(res.Rows[0][0]) < 0 || toFloat(res.Rows[0][0]) > 100 {
+		t.Fatalf("empty: %v", res.Rows)
+	}
+}

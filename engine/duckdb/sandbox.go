@@ -46,6 +46,18 @@ func (e *Engine) Compute(ctx context.Context, src, query string, limits engine.L
 		if err := res.Scan(ptrs...); err != nil {
 			return nil, err
 		}
+		for i, v := range vals {
+			switch m := v.(type) {
+			case duckdb.Map:
+				vals[i] = map[any]any(m)
+			case duckdb.OrderedMap:
+				out := map[any]any{}
+				for j, k := range m.Keys() {
+					out[k] = m.Values()[j]
+				}
+				vals[i] = out
+			}
+		}
 		rows = append(rows, vals)
 	}
 	return rows, res.Err()
