@@ -322,8 +322,10 @@ func measure(col, typ string) (string, bool) {
 	return "(CASE WHEN isfinite(" + v + ") THEN " + v + " END)", false
 }
 
+// clamp bounds x to [lo, hi]; NULL stays NULL (DuckDB's least and greatest skip NULL
+// arguments, so a bare least(greatest(NULL, lo), hi) would be lo).
 func clamp(x string, lo, hi int64) string {
-	return fmt.Sprintf("least(greatest(%s, %d), %d)", x, lo, hi)
+	return fmt.Sprintf("(CASE WHEN %s IS NOT NULL THEN least(greatest(%s, %d), %d) END)", x, x, lo, hi)
 }
 
 // fixed puts a clamped value on the grid 2^−f as an integer (|value| ≤ 2^21 grid

@@ -391,3 +391,33 @@ func TestSpreadAndQuantiles(t *testing.T) {
 		t.Fatalf("empty: %v", res.Rows)
 	}
 }
+
+// TestNonFiniteMeasures: NaN and ±inf in a DOUBLE column are dropped before clamping
+// (least(greatest(NaN, lo), hi) would be hi), so sums and averages reflect the finite
+// values only.
+func TestNonFiniteMeasures(t *testing.T) {
+	e := open(t)
+	db, _ := sql.Open("duckdb", "")
+	defer db.Close()
+	src := filepath.Join(t.TempDir(), "x.parquet")
+	if _, err := db.Exec(`COPY (SELECT CASE WHEN i % 10 = 0 THEN 'nan'::DOUBLE WHEN i % 10 = 1 THEN 'inf'::DOUBLE WHEN i % 10 = 2 THEN '-inf'::DOUBLE ELSE 10.0 END AS x
+		FROM range(100000) AS t(i)) TO '` + src + `' (FORMAT parquet)`); err != nil {
+		t.Fatal(err)
+	}
+	opts, blanked, _ := compute.PreLex("SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon = 1) SUM(x, contribution_bounds_per_group => (0, 100)) AS s, AVG(x, contribution_bounds_per_group => (0, 100)) AS a, COUNT(x) AS n FROM t")
+	tree, _ := e.ParseSQL(context.Background(), blanked)
+	q, err := compute.Validate(tree, compute.Table{Name: "t", Columns: map[string]string{"x": "DOUBLE"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := compute.NewPlan(opts, q, compute.Settings{}, compute.DefaultLimits, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, e, src, p)
+	s, a, n := toFloat(res.Rows[0][0]), toFloat(res.Rows[0][1]), toFloat(res.Rows[0][2])
+	// COUNT(x) counts values, NaN and inf included (they are not NULL).
+	if math.Abs(s-700000) > 5000 || math.Abs(a-10) > 0.5 || math.Abs(n-100000) > 100 {
+		t.Fatalf("sum %v (want ≈ 700000), avg %v (≈ 10), count %v (≈ 100000)", s, a, n)
+	}
+}
