@@ -330,6 +330,15 @@ func clamp(x string, lo, hi int64) string {
 
 // fixed puts a clamped value on the grid 2^−f as an integer (|value| ≤ 2^21 grid
 // steps, so BIGINT holds it; DuckDB sums BIGINT into HUGEINT, exactly).
+// clampSum is clamp for a value that is only summed: with a lower bound of 0 a NULL
+// turned into 0 adds nothing, so the cheaper bare form is exact.
+func clampSum(x string, lo, hi int64) string {
+	if lo == 0 {
+		return fmt.Sprintf("least(greatest(%s, 0), %d)", x, hi)
+	}
+	return clamp(x, lo, hi)
+}
+
 func fixed(x string, f uint, integer bool) string {
 	if integer {
 		return fmt.Sprintf("(%s * %d)", x, int64(1)<<f)
@@ -366,9 +375,9 @@ func (p Plan) rewrite(seed uint64) string {
 			case c.Part == "value": // sum
 				m, integer := measure(a.Column, q.Types[a.Column])
 				if integer { // exact integers: scale the sum, not every row
-					out = append(out, fmt.Sprintf("(sum(%s) * %d)", clamp(m, a.Bounds[0], a.Bounds[1]), int64(1)<<c.Shift))
+					out = append(out, fmt.Sprintf("(sum(%s) * %d)", clampSum(m, a.Bounds[0], a.Bounds[1]), int64(1)<<c.Shift))
 				} else {
-					out = append(out, "sum("+fixed(clamp(m, a.Bounds[0], a.Bounds[1]), c.Shift, false)+")")
+					out = append(out, "sum("+fixed(clampSum(m, a.Bounds[0], a.Bounds[1]), c.Shift, false)+")")
 				}
 			case c.Part == "sum": // avg, var_pop, stddev_pop
 				m, _ := measure(a.Column, q.Types[a.Column])
@@ -426,7 +435,7 @@ func (p Plan) rewrite(seed uint64) string {
 			perUnit = append(perUnit, fmt.Sprintf("least(count(c%d), %d) AS %s", c.Agg, c.Sensitivity, col))
 			out = append(out, "CAST(sum("+col+") AS HUGEINT)")
 		case c.Part == "value": // sum
-			perUnit = append(perUnit, clamp(fmt.Sprintf("sum(m%d)", c.Agg), a.Bounds[0], a.Bounds[1])+" AS "+col)
+			perUnit = append(perUnit, clampSum(fmt.Sprintf("sum(m%d)", c.Agg), a.Bounds[0], a.Bounds[1])+" AS "+col)
 			_, integer := measure(a.Column, q.Types[a.Column])
 			out = append(out, "sum("+fixed(col, c.Shift, integer)+")")
 		case c.Part == "sum": // avg: the unit's average, clamped

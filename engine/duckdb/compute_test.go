@@ -404,7 +404,7 @@ func TestNonFiniteMeasures(t *testing.T) {
 		FROM range(100000) AS t(i)) TO '` + src + `' (FORMAT parquet)`); err != nil {
 		t.Fatal(err)
 	}
-	opts, blanked, _ := compute.PreLex("SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon = 1) SUM(x, contribution_bounds_per_group => (0, 100)) AS s, AVG(x, contribution_bounds_per_group => (0, 100)) AS a, COUNT(x) AS n FROM t")
+	opts, blanked, _ := compute.PreLex("SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon = 1) SUM(x, contribution_bounds_per_group => (0, 100)) AS s, AVG(x, contribution_bounds_per_group => (0, 100)) AS a, COUNT(x) AS n, SUM(x, contribution_bounds_per_group => (5, 100)) AS s5 FROM t")
 	tree, _ := e.ParseSQL(context.Background(), blanked)
 	q, err := compute.Validate(tree, compute.Table{Name: "t", Columns: map[string]string{"x": "DOUBLE"}})
 	if err != nil {
@@ -416,6 +416,9 @@ func TestNonFiniteMeasures(t *testing.T) {
 	}
 	res := run(t, e, src, p)
 	s, a, n := toFloat(res.Rows[0][0]), toFloat(res.Rows[0][1]), toFloat(res.Rows[0][2])
+	if s5 := toFloat(res.Rows[0][3]); math.Abs(s5-700000) > 5000 { // NaN/inf must not become the lower bound 5
+		t.Fatalf("sum with lower bound 5: %v, want ≈ 700000", s5)
+	}
 	// COUNT(x) counts values, NaN and inf included (they are not NULL).
 	if math.Abs(s-700000) > 5000 || math.Abs(a-10) > 0.5 || math.Abs(n-100000) > 100 {
 		t.Fatalf("sum %v (want ≈ 700000), avg %v (≈ 10), count %v (≈ 100000)", s, a, n)
