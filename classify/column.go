@@ -64,19 +64,6 @@ var grades = map[Type]struct {
 // decides ages and future dates.
 func Classify(name string, values []string, now time.Time) Column {
 	col := Column{Name: name, Sampled: len(values), Grade: 1}
-	norm := make([]string, 0, len(values))
-	shapes := make([]shape, 0, len(values))
-	for _, v := range values {
-		if n := Normalize(v); n != "" {
-			norm = append(norm, n)
-			shapes = append(shapes, shapeOf(n))
-		}
-	}
-	n := len(norm)
-	col.NonEmpty = n
-	if n == 0 {
-		return col
-	}
 	priors := map[Type]float64{}
 	anyPrior := 0.0
 	for t := range hints {
@@ -85,32 +72,59 @@ func Classify(name string, values []string, now time.Time) Column {
 			anyPrior = max(anyPrior, priors[t])
 		}
 	}
-	// One pass over the values: each value is tried only by the detectors of its class
-	// (Han text, or ASCII) whose cheap shape check it passes.
 	enabled := make([]bool, len(detectors))
 	for di, d := range detectors {
 		enabled[di] = !((d.typ == CredentialTyp || d.strength == HeaderOnly) && priors[d.typ] < 0.5) // else undecidable without its header
 	}
+	// One pass over the values, nothing kept per value: each is normalised, its shape
+	// taken, and tried only by the detectors of its class (Han text, or ASCII) whose
+	// cheap shape check it passes.
 	matched, passed := make([]int, len(detectors)), make([]int, len(detectors))
 	valids := make([][]string, len(detectors))
-	for i, x := range norm {
-		sh := &shapes[i]
-		for _, di := range detectorsFor(sh) {
-			d := &detectors[di]
-			if !enabled[di] || !candidate(d.typ, sh) {
+	only := func(list []int) []int { // the class's detectors this column runs
+		out := make([]int, 0, len(list))
+		for _, di := range list {
+			if enabled[di] {
+				out = append(out, di)
+			}
+		}
+		return out
+	}
+	asciiRun, hanRun, allRun := only(asciiDetectors), only(hanDetectors), only(allDetectors)
+	n := 0
+	for _, v := range values {
+		x := Normalize(v)
+		if x == "" {
+			continue
+		}
+		n++
+		sh := shapeOf(x)
+		run := allRun
+		if sh.ascii {
+			run = asciiRun
+		} else if sh.han {
+			run = hanRun
+		}
+		for _, di := range run {
+			if !candidateOf(kinds[di], &sh) {
 				continue
 			}
+			d := &detectors[di]
 			match, valid := d.test(x, now)
 			if match {
 				matched[di]++
 			}
 			if valid {
 				passed[di]++
-				if d.typ == IDCardType || d.typ == USCCType || d.typ == MobileType {
+				if keepValid[di] {
 					valids[di] = append(valids[di], x)
 				}
 			}
 		}
+	}
+	col.NonEmpty = n
+	if n == 0 {
+		return col
 	}
 	for di, d := range detectors {
 		if !enabled[di] {
@@ -262,3 +276,13 @@ func phoneSpread(values []string) bool {
 	}
 	return len(prefixes) >= 3 && !increasing
 }
+
+// keepValid[di]: detector di's valid values are kept for the column decision (IDs for
+// minors, USCCs for 个体工商户, mobiles for the decoy gate).
+var keepValid = func() []bool {
+	out := make([]bool, len(detectors))
+	for di, d := range detectors {
+		out[di] = d.typ == IDCardType || d.typ == USCCType || d.typ == MobileType
+	}
+	return out
+}()

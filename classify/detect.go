@@ -6,6 +6,7 @@
 package classify
 
 import (
+	"math/bits"
 	"net"
 	"net/mail"
 	"net/netip"
@@ -72,15 +73,9 @@ type detector struct {
 }
 
 var (
-	reLandline = regexp.MustCompile(`^(?:\(?0(?:10|2\d|[3-9]\d{2})\)?[- ]?)?[2-9]\d{6,7}(?:-\d{1,6})?$`)
-	reLandArea = regexp.MustCompile(`^\(?0(?:10|2\d|[3-9]\d{2})\)?[- ]?[2-9]\d{6,7}(?:-\d{1,6})?$`)
-	reService  = regexp.MustCompile(`^[48]00-?\d{3}-?\d{4}$`)
 	rePassport = regexp.MustCompile(`^(?:E[0-9A-HJ-NP-Z]\d{7}|[GDSP]\d{8}|[DSP]E\d{7}|1[45]\d{7}|K\d{8}|KJ\d{7}|MA\d{7})$`)
 	rePermit   = regexp.MustCompile(`^(?:[HM]\d{8}(?:\d{2})?|C[0-9A-HJ-NP-Z]\d{7}|W\d{8}|[LT]\d{8})$`)
 	reHKID     = regexp.MustCompile(`^[A-Z]{1,2}\d{6}\(?[0-9A]\)?$`)
-	rePlate    = regexp.MustCompile(`^[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z](?:[DABCEFGHJK][A-HJ-NP-Z0-9]\d{4}|\d{5}[DABCEFGHJK]|[A-HJ-NP-Z0-9]{4}[A-HJ-NP-Z0-9挂学警港澳领])$`)
-	reVIN      = regexp.MustCompile(`^[A-HJ-NPR-Z0-9]{8}[0-9X][A-HJ-NPR-Z0-9]{8}$`)
-	reEmail    = regexp.MustCompile(`^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$`)
 	reBirth    = regexp.MustCompile(`^((?:19|20)\d{2})[-/.年]?(0?[1-9]|1[0-2])[-/.月]?(0?[1-9]|[12]\d|3[01])日?$`)
 	reNameDot  = regexp.MustCompile(`^\p{Han}{1,6}·\p{Han}{1,8}$`)
 	reMasked   = regexp.MustCompile(`^(?:\d{1,6}\*{4,16}[\dXx]{1,4}|1\d{2}\*{4}\d{4}|\p{Han}{1,2}[*＊]{1,3}|\d{4,6}\*{4,12}\d{4})$`)
@@ -117,6 +112,44 @@ var compoundSurnames = []string{"欧阳", "司马", "上官", "诸葛", "东方"
 var nameStop = []string{"公司", "集团", "银行", "医院", "学校", "中心", "大学", "局", "委", "店", "厂", "部", "省", "市", "区", "县", "镇", "村", "路", "街", "经理", "总监", "主任", "科", "所", "站", "园", "馆"}
 
 var addressMarkers = []string{"路", "街", "巷", "弄", "道", "号", "栋", "幢", "座", "单元", "层", "室", "村", "组"}
+
+// addressMarker returns the bit of the marker that rune r (after prev) completes in
+// addressMarkers' order, or 0.
+func addressMarker(r, prev rune) uint16 {
+	switch r {
+	case '路':
+		return 1 << 0
+	case '街':
+		return 1 << 1
+	case '巷':
+		return 1 << 2
+	case '弄':
+		return 1 << 3
+	case '道':
+		return 1 << 4
+	case '号':
+		return 1 << 5
+	case '栋':
+		return 1 << 6
+	case '幢':
+		return 1 << 7
+	case '座':
+		return 1 << 8
+	case '元':
+		if prev == '单' {
+			return 1 << 9
+		}
+	case '层':
+		return 1 << 10
+	case '室':
+		return 1 << 11
+	case '村':
+		return 1 << 12
+	case '组':
+		return 1 << 13
+	}
+	return 0
+}
 
 var provinceNames = []string{"北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建", "江西", "山东", "河南",
 	"湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门"}
@@ -171,10 +204,10 @@ var detectors = []detector{
 		return true, mobileSegments[v[1:3]]
 	}},
 	{LandlineType, Medium, func(v string, _ time.Time) (bool, bool) {
-		if reService.MatchString(v) {
+		if serviceNumber(v) {
 			return false, false
 		}
-		return reLandline.MatchString(v), reLandArea.MatchString(v)
+		return landline(v)
 	}},
 	{BankCardType, Strong, func(v string, _ time.Time) (bool, bool) {
 		v = dropSpaceDash.Replace(v)
@@ -192,12 +225,12 @@ var detectors = []detector{
 	}},
 	{PlateType, Medium, func(v string, _ time.Time) (bool, bool) {
 		v = dropDots.Replace(v)
-		m := rePlate.MatchString(v)
+		m := plate(v)
 		return m, m
 	}},
-	{VINType, Strong, func(v string, _ time.Time) (bool, bool) { return reVIN.MatchString(v), VIN(v) }},
+	{VINType, Strong, func(v string, _ time.Time) (bool, bool) { return vinFormat(v), VIN(v) }},
 	{EmailType, Medium, func(v string, _ time.Time) (bool, bool) {
-		if !reEmail.MatchString(v) {
+		if !emailFormat(v) {
 			return false, false
 		}
 		_, err := mail.ParseAddress(v)
@@ -267,11 +300,9 @@ var detectors = []detector{
 		return true, surnames[string(first)]
 	}},
 	{AddressType, Weak, func(v string, _ time.Time) (bool, bool) {
-		if utf8.RuneCountInString(v) < 6 {
-			return false, false
-		}
+		first, _ := utf8.DecodeRuneInString(v)
 		prefix := false
-		if first, _ := utf8.DecodeRuneInString(v); provinceFirst[first] {
+		if provinceFirst[first] {
 			for _, p := range provinceNames {
 				if strings.HasPrefix(v, p) {
 					prefix = true
@@ -279,13 +310,25 @@ var detectors = []detector{
 				}
 			}
 		}
-		markers := 0
-		for _, m := range addressMarkers {
-			if strings.Contains(v, m) {
-				markers++
+		// One pass: length, address markers (路 街 … 单元 …) and administrative units.
+		runes, admin := 0, false
+		var seen uint16 // one bit per marker
+		prev := rune(0)
+		for _, r := range v {
+			runes++
+			if bit := addressMarker(r, prev); bit != 0 {
+				seen |= bit
 			}
+			switch r {
+			case '省', '市', '区', '县', '旗', '镇', '乡':
+				admin = true
+			}
+			prev = r
 		}
-		admin := strings.ContainsAny(v, "省市区县旗镇乡")
+		markers := bits.OnesCount16(seen)
+		if runes < 6 {
+			return false, false
+		}
 		return prefix || admin, (prefix || admin) && markers >= 1
 	}},
 	{CredentialTyp, HeaderOnly, func(v string, _ time.Time) (bool, bool) {
@@ -318,6 +361,19 @@ func stripPhone(v string) string {
 }
 
 // placeholders are values that mean "empty".
+// maxPlaceholder is the longest placeholder, in bytes (longer values skip the lookup).
+const maxPlaceholder = 6
+
+// allZeros reports whether v is empty or only '0's.
+func allZeros(v string) bool {
+	for i := range len(v) {
+		if v[i] != '0' {
+			return false
+		}
+	}
+	return true
+}
+
 var placeholders = set("", "-", "--", "/", "无", "空", "未知", "不详", "NULL", "null", "N/A", "NA", "n/a", "None", "none")
 
 // Normalize returns the form detectors match (digest §4.1): NFKC (full-width to ASCII),
@@ -328,7 +384,9 @@ func Normalize(v string) string {
 		v = v[:MaxCell]
 	}
 	if !ascii(v) && !asciiOrHan(v) { // ASCII and CJK unified ideographs are stable under NFKC
-		if !norm.NFKC.IsNormalString(v) {
+		if w, ok := foldWidth(v); ok {
+			v = w // full-width ASCII and the ideographic space: NFKC's mapping, done directly
+		} else if !norm.NFKC.IsNormalString(v) {
 			v = norm.NFKC.String(v)
 		}
 		if strings.ContainsAny(v, "\u200b\u200c\u200d\ufeff") {
@@ -345,11 +403,13 @@ func Normalize(v string) string {
 	if inner, ok := strings.CutPrefix(v, `="`); ok && strings.HasSuffix(inner, `"`) {
 		v = strings.TrimSuffix(inner, `"`)
 	}
-	v = strings.TrimLeft(v, "'\t")
+	for len(v) > 0 && (v[0] == '\'' || v[0] == '\t') {
+		v = v[1:]
+	}
 	if len(v) == 18 && (v[17] == 'x') {
 		v = v[:17] + "X"
 	}
-	if placeholders[v] || strings.Trim(v, "0") == "" {
+	if len(v) <= maxPlaceholder && placeholders[v] || allZeros(v) {
 		return ""
 	}
 	return v
@@ -404,49 +464,95 @@ func shapeOf(v string) shape {
 }
 
 // candidate reports whether a value of shape s can match detector t at all.
-func candidate(t Type, s *shape) bool {
-	switch t {
-	case IDCardType:
+func candidate(t Type, s *shape) bool { return candidateOf(kindOf[t], s) }
+
+// Shape-check kinds: candidate's switch on small integers rather than type names (it
+// runs for every value and detector).
+const (
+	kIDCardType = iota + 1
+	kUSCCType
+	kOrgCodeType
+	kRegNoType
+	kIMEIType
+	kMobileType
+	kLandlineType
+	kBankCardType
+	kPassportType
+	kPermitType
+	kHKIDType
+	kTWIDType
+	kPlateType
+	kVINType
+	kEmailType
+	kIPType
+	kMACType
+	kGPSType
+	kBirthType
+	kGenderType
+	kEthnicityType
+	kNameType
+	kAddressType
+	kMaskedType
+	kDamagedType
+)
+
+// kindOf maps a type to its shape-check kind; kinds[di] is detector di's.
+var (
+	kindOf = map[Type]int{IDCardType: kIDCardType, USCCType: kUSCCType, OrgCodeType: kOrgCodeType, RegNoType: kRegNoType, IMEIType: kIMEIType, MobileType: kMobileType, LandlineType: kLandlineType, BankCardType: kBankCardType, PassportType: kPassportType, PermitType: kPermitType, HKIDType: kHKIDType, TWIDType: kTWIDType, PlateType: kPlateType, VINType: kVINType, EmailType: kEmailType, IPType: kIPType, MACType: kMACType, GPSType: kGPSType, BirthType: kBirthType, GenderType: kGenderType, EthnicityType: kEthnicityType, NameType: kNameType, AddressType: kAddressType, MaskedType: kMaskedType, DamagedType: kDamagedType}
+	kinds  = func() []int {
+		out := make([]int, len(detectors))
+		for di, d := range detectors {
+			out[di] = kindOf[d.typ]
+		}
+		return out
+	}()
+)
+
+// candidateOf is the cheap shape check of a kind: can a value of this shape have the
+// type's format at all?
+func candidateOf(k int, s *shape) bool {
+	switch k {
+	case kIDCardType:
 		return (s.bytes == 15 || s.bytes == 18) && s.digits >= 15
-	case USCCType:
+	case kUSCCType:
 		return s.bytes == 18 && s.ascii && s.digits < 18
-	case OrgCodeType:
+	case kOrgCodeType:
 		return s.bytes == 10 && s.ascii
-	case RegNoType, IMEIType:
+	case kRegNoType, kIMEIType:
 		return s.bytes == 15 && s.digits == 15
-	case MobileType:
+	case kMobileType:
 		return s.ascii && s.digits >= 11 && s.bytes <= 17 && s.upper+s.lower == 0
-	case LandlineType:
+	case kLandlineType:
 		return s.ascii && s.digits >= 7 && s.bytes <= 20 && s.upper+s.lower == 0 && (s.digits <= 12 || s.dash) && !(s.bytes == 11 && s.digits == 11 && s.first == '1')
-	case BankCardType:
+	case kBankCardType:
 		return s.ascii && s.digits >= 16 && s.bytes <= 23 && s.upper+s.lower == 0
-	case PassportType, PermitType, HKIDType, TWIDType:
+	case kPassportType, kPermitType, kHKIDType, kTWIDType:
 		return s.ascii && s.bytes >= 8 && s.bytes <= 12 && s.upper >= 1 && s.digits >= 6
-	case PlateType:
+	case kPlateType:
 		return s.han && s.runes >= 7 && s.runes <= 9
-	case VINType:
+	case kVINType:
 		return s.bytes == 17 && s.ascii && s.lower == 0
-	case EmailType:
+	case kEmailType:
 		return s.at
-	case IPType:
+	case kIPType:
 		return s.ascii && (s.dots == 3 || s.colons >= 2)
-	case MACType:
+	case kMACType:
 		return s.ascii && (s.bytes == 14 || s.bytes == 17)
-	case GPSType:
+	case kGPSType:
 		return s.ascii && s.dots >= 2 && s.sep || s.dots >= 2 && !s.ascii && s.sep
-	case BirthType:
+	case kBirthType:
 		return s.digits >= 6 && s.runes <= 12
-	case GenderType:
+	case kGenderType:
 		return s.runes <= 6
-	case EthnicityType:
+	case kEthnicityType:
 		return s.han && s.runes <= 5
-	case NameType:
+	case kNameType:
 		return s.han && s.runes >= 2 && s.runes <= 9
-	case AddressType:
+	case kAddressType:
 		return s.han && s.runes >= 6
-	case MaskedType:
+	case kMaskedType:
 		return s.star
-	case DamagedType:
+	case kDamagedType:
 		return s.dots == 1 && s.bytes <= 20 && (s.upper == 1 || s.lower == 1)
 	}
 	return true
@@ -465,12 +571,120 @@ func ascii(s string) bool {
 func hanName(v string) bool {
 	n := 0
 	for _, r := range v {
-		if !unicode.Is(unicode.Han, r) {
+		if !isHan(r) {
 			return false
 		}
 		n++
 	}
 	return n >= 2 && n <= 4
+}
+
+// isHan is unicode.Is(unicode.Han, r) with the common CJK block checked first.
+func isHan(r rune) bool {
+	return r >= 0x4e00 && r <= 0x9fff || r >= 0x80 && unicode.Is(unicode.Han, r)
+}
+
+// vinChar[c] is set for the characters a VIN may hold (digits and letters but I, O, Q).
+var vinChar = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = c != 'I' && c != 'O' && c != 'Q'
+	}
+	return t
+}()
+
+// vinFormat is ^[A-HJ-NPR-Z0-9]{8}[0-9X][A-HJ-NPR-Z0-9]{8}$ without a regexp.
+func vinFormat(v string) bool {
+	if len(v) != 17 {
+		return false
+	}
+	for i := range 17 {
+		if i == 8 {
+			if !isDigit(v[i]) && v[i] != 'X' {
+				return false
+			}
+		} else if !vinChar[v[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// emailFormat is ^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$
+// without a regexp.
+func emailFormat(v string) bool {
+	at := strings.IndexByte(v, '@')
+	if at <= 0 || at == len(v)-1 {
+		return false
+	}
+	for i := range at {
+		c := v[i]
+		if !(isAlnum(c) || strings.IndexByte("._%+-", c) >= 0) {
+			return false
+		}
+	}
+	domain := v[at+1:]
+	dot := strings.LastIndexByte(domain, '.')
+	if dot <= 0 || len(domain)-dot-1 < 2 {
+		return false
+	}
+	for i := dot + 1; i < len(domain); i++ {
+		if c := domain[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	label := 0
+	for i := range dot {
+		c := domain[i]
+		switch {
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+		case isAlnum(c) || c == '-':
+			label++
+		default:
+			return false
+		}
+	}
+	return label > 0
+}
+
+func isAlnum(c byte) bool { return isDigit(c) || c|0x20 >= 'a' && c|0x20 <= 'z' }
+
+// plateProvinces are the province abbreviations that start a plate.
+const plateProvinces = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+
+// plate is the plate regexp without one: a province, a letter (no I or O), then five
+// characters (ordinary, with 挂学警港澳领 last) or six (new energy: D/F…K first or last).
+func plate(v string) bool {
+	p, size := utf8.DecodeRuneInString(v)
+	if size < 3 || !strings.ContainsRune(plateProvinces, p) {
+		return false
+	}
+	rest := v[size:]
+	letter := func(c byte) bool { return c >= 'A' && c <= 'Z' && c != 'I' && c != 'O' }
+	alnum := func(c byte) bool { return letter(c) || isDigit(c) }
+	if len(rest) < 1 || !letter(rest[0]) {
+		return false
+	}
+	rest = rest[1:]
+	energy := func(c byte) bool { return strings.IndexByte("DABCEFGHJK", c) >= 0 }
+	switch {
+	case len(rest) == 6 && energy(rest[0]) && alnum(rest[1]) && digits(rest[2:]):
+		return true
+	case len(rest) == 6 && digits(rest[:5]) && energy(rest[5]):
+		return true
+	case len(rest) == 5 && alnum(rest[0]) && alnum(rest[1]) && alnum(rest[2]) && alnum(rest[3]) && alnum(rest[4]):
+		return true
+	case len(rest) == 4+3 && alnum(rest[0]) && alnum(rest[1]) && alnum(rest[2]) && alnum(rest[3]):
+		last, _ := utf8.DecodeRuneInString(rest[4:])
+		return strings.ContainsRune("挂学警港澳领", last)
+	}
+	return false
 }
 
 // latLng reads "a.bb,c.dd" (comma, full-width comma or spaces between; at least two
@@ -515,14 +729,100 @@ var byClass = func() (han, ascii, all []int) {
 
 var hanDetectors, asciiDetectors, allDetectors = byClass()
 
-func detectorsFor(s *shape) []int {
-	switch {
-	case s.ascii:
-		return asciiDetectors
-	case s.han:
-		return hanDetectors
+// landline parses a Chinese landline number without a regexp: an optional area code
+// (0 then 10, 2x or a three-digit code from 3–9, each parenthesis optional, then an
+// optional - or space), a local number of 7–8 digits starting 2–9, an optional -extension
+// of 1–6 digits. match is any such number, area one with the area code.
+func landline(v string) (match, area bool) {
+	i := 0
+	if i < len(v) && (v[i] == '(' || v[i] == '0') {
+		if v[i] == '(' {
+			i++
+		}
+		if i >= len(v) || v[i] != '0' {
+			return false, false
+		}
+		i++
+		switch {
+		case i+1 < len(v) && v[i] == '1' && v[i+1] == '0':
+			i += 2
+		case i+1 < len(v) && v[i] == '2' && isDigit(v[i+1]):
+			i += 2
+		case i+2 < len(v) && v[i] >= '3' && v[i] <= '9' && isDigit(v[i+1]) && isDigit(v[i+2]):
+			i += 3
+		default:
+			return false, false
+		}
+		if i < len(v) && v[i] == ')' {
+			i++
+		}
+		if i < len(v) && (v[i] == '-' || v[i] == ' ') {
+			i++
+		}
+		area = true
 	}
-	return allDetectors
+	if i >= len(v) || v[i] < '2' || v[i] > '9' {
+		return false, false
+	}
+	j := i + 1
+	for j < len(v) && isDigit(v[j]) {
+		j++
+	}
+	if n := j - i; n < 7 || n > 8 {
+		return false, false
+	}
+	if j < len(v) {
+		if v[j] != '-' {
+			return false, false
+		}
+		k := j + 1
+		for k < len(v) && isDigit(v[k]) {
+			k++
+		}
+		if k != len(v) || k-j-1 < 1 || k-j-1 > 6 {
+			return false, false
+		}
+	}
+	return true, area
+}
+
+// serviceNumber is a 400/800 service number (400-123-4567), which is not a person's.
+func serviceNumber(v string) bool {
+	if len(v) < 10 || (v[0] != '4' && v[0] != '8') || v[1] != '0' || v[2] != '0' {
+		return false
+	}
+	rest := v[3:]
+	take := func(n int) bool {
+		if len(rest) > 0 && rest[0] == '-' {
+			rest = rest[1:]
+		}
+		if len(rest) < n || !digits(rest[:n]) {
+			return false
+		}
+		rest = rest[n:]
+		return true
+	}
+	return take(3) && take(4) && rest == ""
+}
+
+// foldWidth maps full-width ASCII (U+FF01–U+FF5E) and the ideographic space (U+3000)
+// to ASCII, as NFKC does; ok is false if v holds any other character outside ASCII and
+// the CJK unified ideographs (then NFKC proper decides).
+func foldWidth(v string) (string, bool) {
+	b := make([]byte, 0, len(v))
+	for _, r := range v {
+		switch {
+		case r < 0x80 || r >= 0x4e00 && r <= 0x9fff:
+			b = utf8.AppendRune(b, r)
+		case r >= 0xff01 && r <= 0xff5e:
+			b = append(b, byte(r-0xff01+0x21))
+		case r == 0x3000:
+			b = append(b, ' ')
+		default:
+			return "", false
+		}
+	}
+	return string(b), true
 }
 
 // asciiOrHan reports whether v holds only ASCII and CJK Unified Ideographs
