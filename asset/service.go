@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"io"
 	"log/slog"
@@ -440,10 +441,6 @@ func (s *Service) crossBorder(ctx context.Context, v Version, g Grade, p *classi
 		return err
 	}
 	now := s.now()
-	general, sensitive, err := s.CrossBorder.Ledger(ctx, a.OwnerID, now.Year())
-	if err != nil {
-		return err
-	}
 	filings, err := s.CrossBorder.Filings(ctx, a.OwnerID)
 	if err != nil {
 		return err
@@ -454,15 +451,44 @@ func (s *Service) crossBorder(ctx context.Context, v Version, g Grade, p *classi
 			pi = pi || f.Grade >= 2
 		}
 	}
-	d := crossborder.Decide(crossborder.Delivery{Core: g.Core, Important: g.Important || (p.ImportantCandidate && g.Level == 0),
-		General: pi, Sensitive: p.Sensitive, Persons: v.RowCount, YTDGeneral: general, YTDSensitive: sensitive, Filings: filings, Now: now})
-	if !d.Allow {
-		return &dx.Error{Code: dx.EForbidden, Details: map[string]any{"code": "cross-border", "mechanism": d.Mechanism, "country": r.Country},
-			Message: "跨境提供被拒绝 / cross-border delivery refused — " + d.Rule}
+	// The delivery's persons: distinct values of its best person identifier (every row,
+	// if it has none), as a sketch built in the engine from hashes keyed per provider.
+	path, err := s.Blobs.Path(v.Digest)
+	if err != nil {
+		return err
 	}
-	ev := dx.NewEvent(now, dx.Principal{OrgID: r.OrgID}, "crossborder.delivery", v.ID, map[string]any{"asset": a.ID, "provider": a.OwnerID,
-		"country": r.Country, "mechanism": d.Mechanism, "general": d.General, "sensitive": d.Sensitive})
-	return s.CrossBorder.AddToLedger(ctx, a.OwnerID, now.Year(), d.General, d.Sensitive, []dx.Event{ev})
+	mac := hmac.New(sha256.New, s.PseudonymSecret)
+	mac.Write([]byte("dx-persons|" + a.OwnerID))
+	salt := binary.BigEndian.Uint64(mac.Sum(nil)) >> 1
+	mins, err := s.Engine.MinHashes(ctx, path, p.PersonKey(), salt, crossborder.SketchBits)
+	if err != nil {
+		return err
+	}
+	delivered, err := crossborder.SketchFromMins(mins)
+	if err != nil {
+		return err
+	}
+	return s.CrossBorder.UpdateLedger(ctx, a.OwnerID, now.Year(), func(general, sensitive *crossborder.Sketch) ([]dx.Event, error) {
+		g0, s0 := general.Estimate(), sensitive.Estimate()
+		g1, s1 := *general, *sensitive
+		g1.Merge(delivered)
+		s1.Merge(delivered)
+		d := crossborder.Decide(crossborder.Delivery{Core: g.Core, Important: g.Important || (p.ImportantCandidate && g.Level == 0),
+			General: pi, Sensitive: p.Sensitive, Persons: max(g1.Estimate()-g0, 0), SensitivePersons: max(s1.Estimate()-s0, 0),
+			YTDGeneral: g0, YTDSensitive: s0, Filings: filings, Now: now})
+		if !d.Allow {
+			return nil, &dx.Error{Code: dx.EForbidden, Details: map[string]any{"code": "cross-border", "mechanism": d.Mechanism, "country": r.Country},
+				Message: "跨境提供被拒绝 / cross-border delivery refused — " + d.Rule}
+		}
+		if pi {
+			*general = g1
+		}
+		if p.Sensitive {
+			*sensitive = s1
+		}
+		return []dx.Event{dx.NewEvent(now, dx.Principal{OrgID: r.OrgID}, "crossborder.delivery", v.ID, map[string]any{"asset": a.ID, "provider": a.OwnerID,
+			"country": r.Country, "mechanism": d.Mechanism, "general": d.General, "sensitive": d.Sensitive, "persons_by": p.PersonKey()})}, nil
+	})
 }
 
 // levelOf is a new version's proposed level (0 if it was not classified).

@@ -67,3 +67,22 @@ func Propose(cols []Column, rows int64) Proposal {
 	}
 	return p
 }
+
+// personKeys are the types that identify one person, best first: a delivery's persons
+// are counted by distinct values of the first such column.
+var personKeys = []Type{IDCardType, PassportType, PermitType, HKIDType, TWIDType, MobileType, EmailType, BankCardType}
+
+// PersonKey returns the column that best identifies persons in a proposal, or "" if
+// none does (then every row counts as a person).
+func (p *Proposal) PersonKey() string {
+	for _, t := range personKeys {
+		for _, c := range p.Columns {
+			for _, f := range c.Findings {
+				if f.Type == t {
+					return c.Name
+				}
+			}
+		}
+	}
+	return ""
+}

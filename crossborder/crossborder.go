@@ -37,10 +37,10 @@ type Filing struct {
 type Store interface {
 	Filings(ctx context.Context, providerID string) ([]Filing, error)
 	AddFiling(ctx context.Context, f Filing, events []dx.Event) error
-	// Ledger returns a provider's year-to-date counts (general, sensitive).
-	Ledger(ctx context.Context, providerID string, year int) (int64, int64, error)
-	// AddToLedger adds to a provider's year-to-date counts with the delivery's events.
-	AddToLedger(ctx context.Context, providerID string, year int, general, sensitive int64, events []dx.Event) error
+	// UpdateLedger calls fn with the provider's sketches of the year's persons (general
+	// and sensitive; empty if none yet) under a lock, and stores them as fn left them with
+	// the events it returns — or nothing, if fn fails.
+	UpdateLedger(ctx context.Context, providerID string, year int, fn func(general, sensitive *Sketch) ([]dx.Event, error)) error
 }
 
 // Abroad reports whether an organisation of this country receives data abroad.
@@ -50,7 +50,8 @@ func Abroad(country string) bool { return country != "" && country != "CN" }
 type Delivery struct {
 	Core, Important          bool  // the data's grade
 	General, Sensitive       bool  // it holds non-sensitive / sensitive personal information
-	Persons                  int64 // persons in it (rows as an upper bound)
+	Persons                  int64 // persons it adds to the year's general count (new distinct persons)
+	SensitivePersons         int64 // persons it adds to the year's sensitive count
 	YTDGeneral, YTDSensitive int64 // the provider's counts before this delivery
 	Filings                  []Filing
 	Now                      time.Time
@@ -72,7 +73,7 @@ func Decide(d Delivery) Decision {
 		dec.General = d.Persons
 	}
 	if d.Sensitive {
-		dec.Sensitive = d.Persons
+		dec.Sensitive = d.SensitivePersons
 	}
 	g, s := d.YTDGeneral+dec.General, d.YTDSensitive+dec.Sensitive
 	has := func(kinds ...string) bool {

@@ -63,6 +63,12 @@ type Engine interface {
 	// ParseSQL parses one consumer query with the engine's own parser (on a data-less
 	// instance) and returns its syntax tree as JSON, or the parser's error as JSON.
 	ParseSQL(ctx context.Context, query string) ([]byte, error)
+	// MinHashes hashes, with salt, every value of column in the Parquet file at src (as
+	// trimmed upper-case text; NULL and empty values skipped) — or every row, when column
+	// is "" — to 64 bits, and returns per bucket (the top `bits` bits of a hash) the
+	// minimum of the remaining bits: what a HyperLogLog sketch needs, computed in the
+	// engine so no identifier leaves it.
+	MinHashes(ctx context.Context, src, column string, salt uint64, bits int) (map[uint64]uint64, error)
 	// Sample returns up to n rows of the Parquet file at src, drawn uniformly over the
 	// whole file (a seeded reservoir sample, so the same file gives the same rows), with
 	// every value as text ("" for NULL), column by column.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -246,20 +245,30 @@ func TestCrossBorderDelivery(t *testing.T) {
 	if _, _, err := abroad.Download(ctx, pi, 0, "csv", 0, &buf); err != nil || strings.Contains(buf.String(), "310104198504121237") {
 		t.Fatalf("with a standard contract: %v", err)
 	}
+	// The same persons again (a second download): the year's ledger counts distinct
+	// persons, so it adds none.
+	buf.Reset()
+	if _, _, err := abroad.Download(ctx, pi, 0, "csv", 0, &buf); err != nil {
+		t.Fatal(err)
+	}
 	var events struct {
 		Events []struct {
-			Action string `json:"action"`
+			Action  string         `json:"action"`
+			Payload map[string]any `json:"payload"`
 		} `json:"events"`
 	}
 	if err := te.op.Do(ctx, "GET", "/api/v1/events?limit=1000", nil, &events); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(events.Events, func(e struct {
-		Action string `json:"action"`
-	}) bool {
-		return e.Action == "crossborder.delivery"
-	}) {
-		t.Fatal("the delivery abroad is not in the audit trail")
+	var counted []any
+	for _, e := range events.Events {
+		if e.Action == "crossborder.delivery" && e.Payload["persons_by"] == "身份证号" {
+			counted = append(counted, e.Payload["sensitive"])
+		}
+	}
+	// 50 rows of 2 persons (counted by their ID numbers), then the same 2 again.
+	if len(counted) != 2 || counted[0] != float64(2) || counted[1] != float64(0) {
+		t.Fatalf("persons counted per delivery: %v (want [2 0])", counted)
 	}
 }
 

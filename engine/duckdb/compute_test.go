@@ -11,6 +11,7 @@ import (
 
 	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/compute"
+	"github.com/dxexchange/dx/crossborder"
 	"github.com/dxexchange/dx/engine"
 )
 
@@ -422,5 +423,34 @@ func TestNonFiniteMeasures(t *testing.T) {
 	// COUNT(x) counts values, NaN and inf included (they are not NULL).
 	if math.Abs(s-700000) > 5000 || math.Abs(a-10) > 0.5 || math.Abs(n-100000) > 100 {
 		t.Fatalf("sum %v (want ≈ 700000), avg %v (≈ 10), count %v (≈ 100000)", s, a, n)
+	}
+}
+
+// TestMinHashes: the per-bucket minima of DuckDB's salted hashes make a sketch that
+// counts distinct identifiers (normalised: trimmed, upper-cased) within 3 %, or rows.
+func TestMinHashes(t *testing.T) {
+	e := open(t)
+	db, _ := sql.Open("duckdb", "")
+	defer db.Close()
+	src := filepath.Join(t.TempDir(), "p.parquet")
+	// 150,000 rows, 50,000 persons; each ID also appears lower-case and padded.
+	if _, err := db.Exec(`COPY (SELECT CASE i % 3 WHEN 0 THEN 'ab' || (i % 50000) WHEN 1 THEN ' AB' || (i % 50000) ELSE NULL END AS id FROM range(150000) AS t(i)) TO '` + src + `' (FORMAT parquet)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		column string
+		want   float64
+	}{{"id", 50000}, {"", 150000}} {
+		mins, err := e.MinHashes(context.Background(), src, c.column, 12345, crossborder.SketchBits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := crossborder.SketchFromMins(mins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := float64(s.Estimate()); math.Abs(got-c.want) > 0.03*c.want {
+			t.Errorf("column %q: %v persons, want about %v", c.column, got, c.want)
+		}
 	}
 }

@@ -172,3 +172,40 @@ func (e *Engine) Snapshot(ctx context.Context, src, dst, unit string, k int, see
 	err = conn.QueryRowContext(ctx, "SELECT coalesce(sum(num_rows), 0)::BIGINT FROM parquet_file_metadata("+literal(dst)+")").Scan(&n)
 	return n, err
 }
+
+// MinHashes computes the per-bucket minima of salted 64-bit hashes of a column's values.
+func (e *Engine) MinHashes(ctx context.Context, src, column string, salt uint64, bits int) (out map[uint64]uint64, err error) {
+	defer dx.WrapOp(&err, "duckdb.MinHashes")
+	if bits < 1 || bits > 20 {
+		return nil, fmt.Errorf("bucket bits %d out of range", bits)
+	}
+	from := "read_parquet(" + literal(src) + ")"
+	h := fmt.Sprintf("hash(upper(trim(CAST(%s AS VARCHAR))), %d::UBIGINT)", ident(column), salt)
+	where := fmt.Sprintf("WHERE %s IS NOT NULL AND trim(CAST(%s AS VARCHAR)) <> ''", ident(column), ident(column))
+	if column == "" {
+		from = "read_parquet(" + literal(src) + ", file_row_number = true)"
+		h = fmt.Sprintf("hash(file_row_number, %d::UBIGINT)", salt)
+		where = ""
+	}
+	low := uint64(1)<<(64-bits) - 1
+	q := fmt.Sprintf("SELECT h >> %d AS b, min(h & %d::UBIGINT) FROM (SELECT %s AS h FROM %s %s) GROUP BY b", 64-bits, low, h, from, where)
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out = map[uint64]uint64{}
+	for rows.Next() {
+		var b, m uint64
+		if err := rows.Scan(&b, &m); err != nil {
+			return nil, err
+		}
+		out[b] = m
+	}
+	return out, rows.Err()
+}

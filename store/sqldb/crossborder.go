@@ -39,22 +39,33 @@ func (s *DB) AddFiling(ctx context.Context, f crossborder.Filing, events []dx.Ev
 	})
 }
 
-// Ledger returns a provider's year-to-date cross-border counts.
-func (s *DB) Ledger(ctx context.Context, providerID string, year int) (int64, int64, error) {
-	var g, sens int64
-	err := s.queryRow(ctx, s.conn(ctx), s.q(`SELECT general, sensitive FROM crossborder_ledger WHERE provider_id = ? AND year = ?`), providerID, year).Scan(&g, &sens)
-	if err == sql.ErrNoRows {
-		return 0, 0, nil
-	}
-	return g, sens, s.mapErr(err)
-}
-
-// AddToLedger adds a delivery to a provider's year-to-date counts.
-func (s *DB) AddToLedger(ctx context.Context, providerID string, year int, general, sensitive int64, events []dx.Event) error {
+// UpdateLedger changes a provider's year of person sketches under a row lock.
+func (s *DB) UpdateLedger(ctx context.Context, providerID string, year int, fn func(general, sensitive *crossborder.Sketch) ([]dx.Event, error)) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.exec(ctx, tx, s.q(`INSERT INTO crossborder_ledger (provider_id, year, general, sensitive) VALUES (?, ?, ?, ?)
-			ON CONFLICT (provider_id, year) DO UPDATE SET general = crossborder_ledger.general + excluded.general, sensitive = crossborder_ledger.sensitive + excluded.sensitive`),
-			providerID, year, general, sensitive); err != nil {
+		if _, err := s.exec(ctx, tx, s.q(`INSERT INTO crossborder_ledger (provider_id, year, general, sensitive) VALUES (?, ?, 0, 0) ON CONFLICT (provider_id, year) DO NOTHING`),
+			providerID, year); err != nil {
+			return err
+		}
+		var gb, sb []byte
+		if err := s.queryRow(ctx, tx, s.q(`SELECT general_sketch, sensitive_sketch FROM crossborder_ledger WHERE provider_id = ? AND year = ?`+s.d.LockRow()),
+			providerID, year).Scan(&gb, &sb); err != nil {
+			return err
+		}
+		var g, sens crossborder.Sketch
+		if err := g.UnmarshalBinary(gb); err != nil {
+			return err
+		}
+		if err := sens.UnmarshalBinary(sb); err != nil {
+			return err
+		}
+		events, err := fn(&g, &sens)
+		if err != nil {
+			return err
+		}
+		gb, _ = g.MarshalBinary()
+		sb, _ = sens.MarshalBinary()
+		if _, err := s.exec(ctx, tx, s.q(`UPDATE crossborder_ledger SET general_sketch = ?, sensitive_sketch = ?, general = ?, sensitive = ? WHERE provider_id = ? AND year = ?`),
+			gb, sb, g.Estimate(), sens.Estimate(), providerID, year); err != nil {
 			return err
 		}
 		return s.insertEvents(ctx, tx, events)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/compute"
 	"github.com/dxexchange/dx/contract"
+	"github.com/dxexchange/dx/crossborder"
 	"github.com/dxexchange/dx/policy"
 	"github.com/dxexchange/dx/store"
 )
@@ -199,4 +201,52 @@ func testBudgetLedger(t *testing.T, s store.Store, assetID, agreementID string) 
 	if got, err := s.Answer(ctx, "k"); err != nil || string(got) != `{"rows":[[1]]}` {
 		t.Fatalf("cached answer %s %v", got, err)
 	}
+}
+
+// testCrossBorderLedger: person sketches per provider and year are updated under a lock
+// (concurrent deliveries all counted), and a refusal stores nothing.
+func testCrossBorderLedger(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	prov := newOrg(t, s, "xb", "provider")
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.UpdateLedger(ctx, prov.ID, 2026, func(g, sens *crossborder.Sketch) ([]dx.Event, error) {
+				for j := range 1000 {
+					g.Add(mix(uint64(i*1000 + j)))
+				}
+				return []dx.Event{ev("crossborder.delivery", prov.ID)}, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	refused := errors.New("refused")
+	err := s.UpdateLedger(ctx, prov.ID, 2026, func(g, sens *crossborder.Sketch) ([]dx.Event, error) {
+		sens.Add(42)
+		return nil, refused
+	})
+	if !errors.Is(err, refused) {
+		t.Fatalf("refusal: %v", err)
+	}
+	if err := s.UpdateLedger(ctx, prov.ID, 2026, func(g, sens *crossborder.Sketch) ([]dx.Event, error) {
+		if e := g.Estimate(); e < 7800 || e > 8200 || sens.Estimate() != 0 {
+			t.Errorf("after 8 deliveries of 1000 persons: %d general, %d sensitive", e, sens.Estimate())
+		}
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mix is splitmix64, a well-spread 64-bit hash for test persons.
+func mix(z uint64) uint64 {
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }
