@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dxexchange/dx/classify"
+	"github.com/dxexchange/dx/crossborder"
 	"github.com/dxexchange/dx/engine"
 )
 
@@ -26,6 +27,19 @@ func (s *Service) classifyFile(ctx context.Context, path string, v *Version, now
 		cols[i] = classify.Classify(name, values[i], now)
 	}
 	p := classify.Propose(cols, v.RowCount)
+	if key := p.PersonKey(); key != "" && v.RowCount >= classify.LargePI {
+		// Scale counts persons, not rows: distinct values of the best identifier,
+		// estimated in the engine (a HyperLogLog sketch; no identifier leaves it).
+		mins, err := s.Engine.MinHashes(ctx, path, key, 1, crossborder.SketchBits)
+		if err != nil {
+			return err
+		}
+		sk, err := crossborder.SketchFromMins(mins)
+		if err != nil {
+			return err
+		}
+		p = classify.Propose(cols, min(sk.Estimate(), v.RowCount))
+	}
 	v.Classification = &p
 	v.Sample = classify.MaskRows(cols, v.Sample)
 	// Column statistics would show raw values too: mask them the same way.

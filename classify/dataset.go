@@ -15,8 +15,9 @@ type Proposal struct {
 	Columns            []Column `json:"columns"`
 }
 
-// LargePI and ImportantPI are the person counts (rows as an upper bound) that raise a
-// dataset's level and make it an important-data candidate (digest §6.2, dx defaults).
+// LargePI and ImportantPI are the person counts that raise a dataset's level and make it
+// an important-data candidate (digest §6.2, dx defaults). Persons are the distinct values
+// of the best person identifier, or rows as an upper bound when there is none.
 const (
 	LargePI     = 100_000
 	ImportantPI = 1_000_000
@@ -24,7 +25,7 @@ const (
 
 // Propose grades a dataset from its columns' decisions (就高从严: the highest column,
 // then escalations) and its row count.
-func Propose(cols []Column, rows int64) Proposal {
+func Propose(cols []Column, persons int64) Proposal {
 	p := Proposal{Level: 1, Columns: cols}
 	pi := false
 	for _, c := range cols {
@@ -54,13 +55,13 @@ func Propose(cols []Column, rows int64) Proposal {
 		p.Level, p.Sensitive = 4, true
 		p.Reasons = append(p.Reasons, "含不满十四周岁未成年人的个人信息：敏感个人信息，4级 / holds personal information of minors under 14: sensitive, level 4")
 	}
-	if pi && rows >= LargePI && p.Level < 4 {
+	if pi && persons >= LargePI && p.Level < 4 {
 		p.Level++
-		p.Reasons = append(p.Reasons, fmt.Sprintf("个人信息规模 %d 行 ≥ %d：升一级 / personal information of %d rows ≥ %d: one level up", rows, LargePI, rows, LargePI))
+		p.Reasons = append(p.Reasons, fmt.Sprintf("个人信息规模约 %d 人 ≥ %d：升一级 / personal information of about %d persons ≥ %d: one level up", persons, LargePI, persons, LargePI))
 	}
-	if pi && rows >= ImportantPI {
+	if pi && persons >= ImportantPI {
 		p.ImportantCandidate, p.Review = true, true
-		p.Reasons = append(p.Reasons, fmt.Sprintf("个人信息 %d 行 ≥ %d：重要数据候选，需运营方审核 / personal information of %d rows ≥ %d: important-data candidate, operator review", rows, ImportantPI, rows, ImportantPI))
+		p.Reasons = append(p.Reasons, fmt.Sprintf("个人信息约 %d 人 ≥ %d：重要数据候选，需运营方审核 / personal information of about %d persons ≥ %d: important-data candidate, operator review", persons, ImportantPI, persons, ImportantPI))
 	}
 	if !pi && !p.Credentials {
 		p.Reasons = append(p.Reasons, "未发现个人信息 / no personal information found")

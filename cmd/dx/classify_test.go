@@ -338,3 +338,37 @@ func TestUnclassifiedVersionIsClassifiedBeforeEgress(t *testing.T) {
 		t.Fatalf("the late classification was not kept: version %v, grade %+v", page.Version.Classification, page.Grade)
 	}
 }
+
+// TestScaleCountsPersons: a dataset's scale escalation counts distinct persons (by its
+// best identifier), not rows: 120,000 rows of 1,000 customers stay at their level,
+// 120,000 customers go one level up.
+func TestScaleCountsPersons(t *testing.T) {
+	te := startExchange(t, nil)
+	prov, _ := te.org(t, "运营商", "provider")
+	gen := func(persons int) string {
+		var b strings.Builder
+		b.WriteString("手机号,消费金额\n")
+		for i := range 120_000 {
+			fmt.Fprintf(&b, "13%d%08d,%d\n", 5+i%persons%4, (i%persons*48271+12345)%100_000_000, i%500)
+		}
+		return b.String()
+	}
+	levels := map[int]string{}
+	for _, persons := range []int{1_000, 120_000} {
+		_, v, err := register(prov, fmt.Sprintf("calls-%d", persons), "calls.csv", gen(persons), asset.Listed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Classification == nil {
+			t.Fatal("not classified")
+		}
+		levels[persons] = fmt.Sprint(v.Classification.Level, v.Classification.Reasons)
+		up := strings.Contains(strings.Join(v.Classification.Reasons, " "), "one level up")
+		if up != (persons == 120_000) {
+			t.Errorf("%d persons in 120,000 rows: level-up %v (%v)", persons, up, v.Classification.Reasons)
+		}
+	}
+	if levels[1_000] == levels[120_000] {
+		t.Fatalf("same proposal for 1,000 and 120,000 persons: %s", levels[1_000])
+	}
+}
