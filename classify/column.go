@@ -57,7 +57,7 @@ var grades = map[Type]struct {
 	PlateType: {2, false}, VINType: {2, false}, GPSType: {3, true},
 	BirthType: {2, false}, GenderType: {2, false}, EthnicityType: {2, false},
 	USCCType: {1, false}, OrgCodeType: {1, false}, RegNoType: {1, false},
-	MaskedType: {2, false}, DamagedType: {3, false},
+	MaskedType: {2, false}, DamagedType: {3, false}, FreeTextType: {3, false},
 }
 
 // Classify decides what a column holds from a sample of its values (digest §6.2). now
@@ -92,6 +92,7 @@ func Classify(name string, values []string, now time.Time) Column {
 	}
 	asciiRun, hanRun, allRun := only(asciiDetectors), only(hanDetectors), only(allDetectors)
 	n := 0
+	var text embeddedCounts
 	for _, v := range values {
 		x := Normalize(v)
 		if x == "" {
@@ -99,6 +100,9 @@ func Classify(name string, values []string, now time.Time) Column {
 		}
 		n++
 		sh := shapeOf(x)
+		if (sh.digits >= 11 || sh.at) && (sh.han || sh.bytes > 24) { // text, not a bare identifier
+			text.scan(x, now)
+		}
 		run := allRun
 		if sh.ascii {
 			run = asciiRun
@@ -179,8 +183,136 @@ func Classify(name string, values []string, now time.Time) Column {
 		col.Findings = append(col.Findings, f)
 		col.Grade = max(col.Grade, f.Grade)
 	}
+	if f, ok := text.finding(n, &col); ok {
+		col.Findings = append(col.Findings, f)
+		col.Grade = max(col.Grade, f.Grade)
+	}
 	dedupe(&col)
 	return col
+}
+
+// embeddedCounts counts the cells of free text holding identifiers.
+type embeddedCounts struct {
+	idRuns, ids     int // cells with 18-digit runs; of them, with a valid ID number
+	mobiles, emails int // cells holding a valid mobile number or an e-mail address
+	cardRuns, cards int // cells with 16–19 digit runs; of them, passing Luhn
+	cells           int // cells holding any of these
+	minorIDs        int
+}
+
+// scan looks for identifiers inside one text value: runs of digits (an 18th character
+// may be X) tested as ID numbers, mobile numbers and bank cards, and e-mail addresses
+// around each @.
+func (e *embeddedCounts) scan(x string, now time.Time) {
+	var id, idRun, mobile, cardRun, card, email bool
+	for i := 0; i < len(x); {
+		if !isDigit(x[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(x) && isDigit(x[j]) {
+			j++
+		}
+		if j-i == 17 && j < len(x) && (x[j] == 'X' || x[j] == 'x') {
+			j++
+		}
+		run := x[i:j]
+		switch l := len(run); {
+		case l == 18:
+			idRun = true
+			up := strings.ToUpper(run)
+			if birth, ok := IDCard(up, now, true); ok {
+				id = true
+				if !birth.AddDate(14, 0, 0).Before(now) {
+					e.minorIDs++
+				}
+			}
+		case l == 11:
+			mobile = mobile || run[0] == '1' && mobileSegments[run[1:3]]
+		}
+		if l := len(run); l >= 16 && l <= 19 && run[0] != '0' && digits(run) && !id {
+			cardRun = true
+			card = card || Luhn(run)
+		}
+		i = j
+	}
+	for k := strings.IndexByte(x, '@'); k >= 0 && !email; {
+		a, b := k, k+1
+		for a > 0 && (isAlnum(x[a-1]) || strings.IndexByte("._%+-", x[a-1]) >= 0) {
+			a--
+		}
+		for b < len(x) && (isAlnum(x[b]) || x[b] == '.' || x[b] == '-') {
+			b++
+		}
+		email = emailFormat(strings.TrimRight(x[a:b], ".-"))
+		next := strings.IndexByte(x[k+1:], '@')
+		if next < 0 {
+			break
+		}
+		k += 1 + next
+	}
+	if idRun {
+		e.idRuns++
+	}
+	if id {
+		e.ids++
+	}
+	if mobile {
+		e.mobiles++
+	}
+	if email {
+		e.emails++
+	}
+	if cardRun {
+		e.cardRuns++
+	}
+	if card {
+		e.cards++
+	}
+	if id || mobile || email || card {
+		e.cells++
+	}
+}
+
+// finding decides a free-text column: valid ID numbers (or Luhn-valid card numbers) in
+// most of the cells that hold runs of their length — order and tracking numbers pass a
+// checksum now and then, never mostly — or mobiles and e-mails in at least 3 cells and
+// 0.5 % of them. A column already
+// found to be an identifier column is masked whole, so it gets no text finding.
+func (e *embeddedCounts) finding(n int, col *Column) (Finding, bool) {
+	for _, f := range col.Findings {
+		if Identifier(f.Type) {
+			return Finding{}, false
+		}
+	}
+	idOK := e.ids >= 2 && Wilson(e.ids, e.idRuns) >= 0.5
+	cardOK := e.cards >= 3 && Wilson(e.cards, e.cardRuns) >= 0.5
+	other := e.mobiles + e.emails
+	otherOK := other >= 3 && float64(other) >= 0.005*float64(n)
+	if !idOK && !otherOK && !cardOK {
+		return Finding{}, false
+	}
+	if !cardOK {
+		e.cards = 0
+	}
+	g := grades[FreeTextType]
+	level, sensitive := 2, false
+	if idOK {
+		level = g.level
+	}
+	if cardOK {
+		level, sensitive = 4, true
+	}
+	col.Minors += e.minorIDs
+	why := fmt.Sprintf("自由文本中含身份证号 %d 处、手机号 %d 处、邮箱 %d 处、银行卡号 %d 处（共 %d / %d 个单元格）/ free text holding %d ID numbers, %d mobile numbers, %d e-mail addresses and %d bank card numbers (%d of %d cells)",
+		e.ids, e.mobiles, e.emails, e.cards, e.cells, n, e.ids, e.mobiles, e.emails, e.cards, e.cells, n)
+	confidence := 0.9 // checksummed ID numbers
+	if !idOK {
+		confidence, col.Review = 0.7, true // phone-like numbers in notes deserve a person's look
+	}
+	return Finding{Type: FreeTextType, Strength: Medium, NonEmpty: n, Matched: e.cells, Valid: e.cells,
+		Confidence: confidence, Grade: level, Sensitive: sensitive, Reason: why}, true
 }
 
 // dedupe drops weaker findings that a stronger one explains (an ID column also matches

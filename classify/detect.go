@@ -51,6 +51,7 @@ const (
 	CredentialTyp Type = "credential"     // 密码, 令牌 … (refused)
 	MaskedType    Type = "masked"         // already masked PI (still PI)
 	DamagedType   Type = "damaged_number" // an identifier broken by a spreadsheet (still PI)
+	FreeTextType  Type = "free_text_pi"   // free text holding identifiers (备注里的身份证号、手机号…)
 )
 
 // Strength says how much a value match proves (digest §4.2).

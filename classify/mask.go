@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -33,6 +34,8 @@ func MaskSpec(t Type) (kind string, first, last int) {
 		return "keep", 4, 0
 	case CredentialTyp:
 		return "hide", 0, 0
+	case FreeTextType:
+		return "text", 0, 0
 	}
 	return "keep", 1, 1
 }
@@ -53,6 +56,8 @@ func Mask(t Type, v string) string {
 	}
 	kind, first, last := MaskSpec(t)
 	switch kind {
+	case "text":
+		return MaskText(v)
 	case "name":
 		for _, c := range compoundSurnames {
 			if strings.HasPrefix(v, c) {
@@ -129,4 +134,21 @@ func Identifier(t Type) bool {
 		return true
 	}
 	return false
+}
+
+// Identifiers inside free text are masked in place, the text kept: digit runs of 11–19
+// (an ID number's last character may be X) keep their first 3 and last 4 characters
+// around a fixed ****, e-mail local parts their first character. The engine applies the
+// same two RE2 expressions in SQL (TextDigitsRE, TextEmailRE), so the asset page and
+// every egress agree.
+const (
+	TextDigitsRE = `([0-9]{3})[0-9]{4,12}([0-9Xx]{4})`
+	TextEmailRE  = `([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@`
+)
+
+var textDigits, textEmail = regexp.MustCompile(TextDigitsRE), regexp.MustCompile(TextEmailRE)
+
+// MaskText masks the identifiers inside free text.
+func MaskText(v string) string {
+	return textEmail.ReplaceAllString(textDigits.ReplaceAllString(v, "${1}****${2}"), "${1}***@")
 }

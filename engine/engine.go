@@ -77,7 +77,7 @@ type Engine interface {
 
 // Mask is how a column's values are masked at egress.
 type Mask struct {
-	Kind  string // MaskKeep, MaskName, MaskAddress, MaskEmail, MaskIP, MaskHide or MaskHMAC
+	Kind  string // MaskKeep, MaskName, MaskAddress, MaskEmail, MaskIP, MaskHide, MaskText or MaskHMAC
 	First int    // MaskKeep: characters kept at the start
 	Last  int    // MaskKeep: characters kept at the end
 	Key   []byte // MaskHMAC: the recipient's pseudonym key (at most 64 bytes)
@@ -91,6 +91,10 @@ const (
 	MaskEmail   = "email"   // the first character and the domain
 	MaskIP      = "ip"      // the last IPv4 octet hidden
 	MaskHide    = "hide"    // ******
+	// MaskText masks identifiers inside free text: digit runs of 11–19 keep their first
+	// 3 and last 4 around ****, e-mail local parts their first character (the same RE2
+	// expressions as classify.MaskText).
+	MaskText = "text"
 	// MaskHMAC replaces a value by a keyed pseudonym: "dxp1_" and the first 128 bits of
 	// HMAC-SHA256(Key, value upper-cased without spaces or hyphens), in hex.
 	MaskHMAC = "hmac"

@@ -53,6 +53,7 @@ func main() {
 		classify.NameType:     {g.name, []string{"姓名", "xingming", "name", "col_n"}},
 		classify.AddressType:  {g.address, []string{"地址", "jtzz", "address", "col_o"}},
 		classify.BirthType:    {g.birth, []string{"出生日期", "csrq", "birthday", "col_p"}},
+		classify.FreeTextType: {g.note, []string{"备注", "remark", "beizhu", "col_q"}},
 	}
 	types := make([]classify.Type, 0, len(positives))
 	for t := range positives {
@@ -69,17 +70,22 @@ func main() {
 		value   func() string
 		headers []string
 	}{
-		"random 18 digits":   {func() string { return g.digits(18) }, []string{"col_x", "身份证号", "编码"}},
-		"random 19 digits":   {func() string { return g.digits(19) }, []string{"col_x", "银行卡号", "账户"}},
-		"random 16 digits":   {func() string { return g.digits(16) }, []string{"col_x", "卡号"}},
-		"random 11 digits":   {func() string { return "1" + g.digits(10) }, []string{"col_x", "客户号"}},
-		"wrong ID checks":    {g.badID, []string{"col_x", "证件"}},
-		"order numbers":      {g.orderNo, []string{"订单号", "手机号", "col_x"}},
-		"snowflake IDs":      {g.snowflake, []string{"id", "col_x", "卡号"}},
-		"timestamps":         {g.timestamp, []string{"ts", "col_x"}},
-		"version strings":    {g.version, []string{"version", "col_x"}},
-		"company names":      {g.company, []string{"单位", "col_x"}},
-		"amounts":            {func() string { return fmt.Sprintf("%d.%02d", g.r.IntN(100000), g.r.IntN(100)) }, []string{"金额", "col_x"}},
+		"random 18 digits": {func() string { return g.digits(18) }, []string{"col_x", "身份证号", "编码"}},
+		"random 19 digits": {func() string { return g.digits(19) }, []string{"col_x", "银行卡号", "账户"}},
+		"random 16 digits": {func() string { return g.digits(16) }, []string{"col_x", "卡号"}},
+		"random 11 digits": {func() string { return "1" + g.digits(10) }, []string{"col_x", "客户号"}},
+		"wrong ID checks":  {g.badID, []string{"col_x", "证件"}},
+		"order numbers":    {g.orderNo, []string{"订单号", "手机号", "col_x"}},
+		"snowflake IDs":    {g.snowflake, []string{"id", "col_x", "卡号"}},
+		"timestamps":       {g.timestamp, []string{"ts", "col_x"}},
+		"version strings":  {g.version, []string{"version", "col_x"}},
+		"company names":    {g.company, []string{"单位", "col_x"}},
+		"amounts":          {func() string { return fmt.Sprintf("%d.%02d", g.r.IntN(100000), g.r.IntN(100)) }, []string{"金额", "col_x"}},
+		"notes without PI": {g.plainNote, []string{"备注", "remark", "col_x"}},
+		"product words": {func() string {
+			w := []string{"苹果", "香蕉", "电脑", "手机壳", "黄金", "白酒", "绿茶", "周边", "马克杯", "林地", "高铁票", "江景房", "金条", "朱砂"}
+			return w[g.r.IntN(len(w))]
+		}, []string{"商品", "名称", "col_x"}},
 		"coordinates abroad": {func() string { return fmt.Sprintf("%.6f,%.6f", -70-g.r.Float64()*50, -10-g.r.Float64()*40) }, []string{"位置", "col_x"}},
 	}
 	dnames := make([]string, 0, len(decoys))
@@ -400,6 +406,16 @@ func (g *gen) gps() string {
 }
 
 func (g *gen) name() string {
+	switch g.r.IntN(20) {
+	case 0: // a minority name with the middle dot
+		first := []string{"阿依古丽", "买买提", "热依拉", "艾尔肯", "扎西", "卓玛"}
+		last := []string{"买买提", "吐尔逊", "阿不都", "次仁", "多吉"}
+		return first[g.r.IntN(len(first))] + "·" + last[g.r.IntN(len(last))]
+	case 1, 2: // a rare surname (outside the detector's list of common ones)
+		rare := []string{"禚", "亓", "仉", "厍", "郗", "阚", "蒯", "逄", "笪", "谯", "琚", "綦"}
+		given := []rune("子涵浩然雨桐一诺欣怡梓萱")
+		return rare[g.r.IntN(len(rare))] + string(given[g.r.IntN(len(given))]) + string(given[g.r.IntN(len(given))])
+	}
 	sur := []string{"王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "欧阳", "司马"}
 	given := []rune("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国文")
 	s := sur[g.r.IntN(len(sur))]
@@ -448,4 +464,27 @@ func (g *gen) company() string {
 	b := []string{"科技", "网络", "信息", "数据", "智能"}
 	c := []string{"公司", "集团", "有限公司"}
 	return a[g.r.IntN(len(a))] + b[g.r.IntN(len(b))] + c[g.r.IntN(len(c))]
+}
+
+// note is a free-text remark; about one in five holds an identifier (an ID number, a
+// mobile or an e-mail address) among plain remarks.
+func (g *gen) note() string {
+	switch g.r.IntN(10) {
+	case 0:
+		return "客户来电，身份证号" + g.idCard() + "，已核实"
+	case 1:
+		return "请回电 " + g.mobile() + "，" + g.name() + "先生"
+	}
+	return g.plainNote()
+}
+
+// plainNote is a remark with order numbers, amounts, dates and tracking numbers only.
+func (g *gen) plainNote() string {
+	switch g.r.IntN(3) {
+	case 0:
+		return fmt.Sprintf("订单号%s 于 2025-%02d-%02d 发货，快递单号 %s", g.digits(18), 1+g.r.IntN(12), 1+g.r.IntN(28), g.digits(12))
+	case 1:
+		return fmt.Sprintf("第%d次回访，客户满意，金额%d.%02d元", 1+g.r.IntN(9), g.r.IntN(100000), g.r.IntN(100))
+	}
+	return fmt.Sprintf("工单 %s 已关闭，处理人 %s", g.orderNo(), g.name())
 }

@@ -465,6 +465,8 @@ func maskSQL(id string, m engine.Mask) string {
 		expr = fmt.Sprintf("CASE WHEN strpos(%[1]s, '@') > 1 THEN left(%[1]s, 1) || '***' || substr(%[1]s, strpos(%[1]s, '@')) ELSE %[2]s END", v, keep(1, 1))
 	case engine.MaskIP:
 		expr = fmt.Sprintf(`CASE WHEN regexp_matches(%[1]s, '^\d+\.\d+\.\d+\.\d+$') THEN regexp_replace(%[1]s, '\.\d+$', '.*') ELSE %[2]s END`, v, keep(4, 0))
+	case engine.MaskText:
+		expr = fmt.Sprintf(`regexp_replace(regexp_replace(%s, '([0-9]{3})[0-9]{4,12}([0-9Xx]{4})', '\1****\2', 'g'), '([A-Za-z0-9._%%+-])[A-Za-z0-9._%%+-]*@', '\1***@', 'g')`, v)
 	case engine.MaskHMAC:
 		// HMAC-SHA256(K, m) = H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)), with K padded to 64 bytes.
 		k := make([]byte, 64)

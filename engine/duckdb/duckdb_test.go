@@ -191,6 +191,7 @@ func TestMasksAgreeWithClassify(t *testing.T) {
 		{classify.IPType, []string{"192.0.2.10", "2001:db8::1"}},
 		{classify.PlateType, []string{"苏D12340", "京A12345"}},
 		{classify.CredentialTyp, []string{"hunter2", "s3cr3t"}},
+		{classify.FreeTextType, []string{"客户张三身份证11010519491231002X；电话13812345678 邮箱zhang.san@example.com 已回访", "订单 2024 金额 88.5 元；卡号6222021234567894"}},
 	}
 	var b strings.Builder
 	masks := map[string]engine.Mask{}
