@@ -37,8 +37,9 @@ type RemoteNegotiation struct {
 
 // RemoteStore is the persistence port of cross-node negotiations (part of Store).
 type RemoteStore interface {
-	// PeerOrg returns (creating on first use) the organisation standing for a peer participant.
-	PeerOrg(ctx context.Context, participant string, pub ed25519.PublicKey, at time.Time) (string, error)
+	// PeerOrg returns (creating on first use) the organisation standing for a peer
+	// participant, with its attested country ("" for mainland China) kept current.
+	PeerOrg(ctx context.Context, participant string, pub ed25519.PublicKey, country string, at time.Time) (string, error)
 	ReplaceAgreementDocument(ctx context.Context, id string, a Agreement, events []dx.Event) error
 	CreateRemote(ctx context.Context, r RemoteNegotiation, events []dx.Event) error
 	Remote(ctx context.Context, consumerPID string) (RemoteNegotiation, error)
@@ -71,7 +72,7 @@ func NegotiationID(pid string) (string, bool) {
 func (s *Service) PeerRequest(ctx context.Context, node Node, peer string, peerKey ed25519.PublicKey, consumerPID, target, callback string, terms policy.Policy) (n Negotiation, rec *Record, err error) {
 	defer dx.WrapOp(&err, "contract.PeerRequest")
 	now := s.now()
-	orgID, err := s.Store.PeerOrg(ctx, peer, peerKey, now)
+	orgID, err := s.peerOrg(ctx, peer, peerKey, now)
 	if err != nil {
 		return n, nil, err
 	}
@@ -132,7 +133,7 @@ func (s *Service) PeerTerminate(ctx context.Context, peer string, peerKey ed2551
 	if n, err = s.Store.Negotiation(ctx, id); err != nil {
 		return n, notFound("negotiation", providerPID)
 	}
-	orgID, err := s.Store.PeerOrg(ctx, peer, peerKey, s.now())
+	orgID, err := s.peerOrg(ctx, peer, peerKey, s.now())
 	if err != nil || n.ConsumerID != orgID {
 		return Negotiation{}, notFound("negotiation", providerPID)
 	}
@@ -187,7 +188,7 @@ func (s *Service) PeerVerify(ctx context.Context, node Node, peer string, peerKe
 	if n, err = s.Store.Negotiation(ctx, id); err != nil {
 		return n, err
 	}
-	orgID, err := s.Store.PeerOrg(ctx, peer, peerKey, s.now())
+	orgID, err := s.peerOrg(ctx, peer, peerKey, s.now())
 	if err != nil || n.ConsumerID != orgID {
 		return Negotiation{}, notFound("negotiation", providerPID)
 	}
@@ -366,7 +367,7 @@ func (s *Service) peerNegotiation(ctx context.Context, peer string, peerKey ed25
 	if err != nil {
 		return Negotiation{}, notFound("negotiation", providerPID)
 	}
-	orgID, err := s.Store.PeerOrg(ctx, peer, peerKey, s.now())
+	orgID, err := s.peerOrg(ctx, peer, peerKey, s.now())
 	if err != nil || n.ConsumerID != orgID {
 		return Negotiation{}, notFound("negotiation", providerPID)
 	}
@@ -433,4 +434,13 @@ func (s *Service) RemoteCounter(ctx context.Context, consumerPID string, terms p
 	r.State, r.Terms, r.UpdatedAt = next, terms, s.now()
 	ev := dx.NewEvent(r.UpdatedAt, dx.Principal{OrgID: r.OrgID}, "remote.requested", r.ConsumerPID, map[string]any{"counter": true, "terms_sha256": policy.Digest(terms)})
 	return r, s.Store.UpdateRemoteTerms(ctx, r, from, []dx.Event{ev})
+}
+
+// peerOrg is Store.PeerOrg with the peer's country as the node's configuration attests it.
+func (s *Service) peerOrg(ctx context.Context, peer string, key ed25519.PublicKey, at time.Time) (string, error) {
+	country := ""
+	if s.PeerCountry != nil {
+		country = s.PeerCountry(peer)
+	}
+	return s.Store.PeerOrg(ctx, peer, key, country, at)
 }

@@ -49,7 +49,7 @@ func (s *Service) PeerTransfer(ctx context.Context, peer string, peerKey ed25519
 
 // asPeer returns ctx acting as the organisation that stands for a peer participant.
 func (s *Service) asPeer(ctx context.Context, peer string, peerKey ed25519.PublicKey) (context.Context, error) {
-	orgID, err := s.Store.PeerOrg(ctx, peer, peerKey, s.now())
+	orgID, err := s.peerOrg(ctx, peer, peerKey, s.now())
 	if err != nil {
 		return ctx, err
 	}

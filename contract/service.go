@@ -30,9 +30,12 @@ type Service struct {
 	Keys   Keys
 	// Node, when set, is this connector's identity: it signs agreements with remote
 	// consumers (negotiations that came in over DSP).
-	Node  *Node
-	Clock dx.Clock
-	Log   *slog.Logger
+	Node *Node
+	// PeerCountry returns a peer participant's country as the node's trusted-peer list
+	// attests it (ISO 3166-1; "" for mainland China); nil treats peers as domestic.
+	PeerCountry func(participant string) string
+	Clock       dx.Clock
+	Log         *slog.Logger
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }

@@ -113,6 +113,15 @@ func (h *Handler) peer(participant string) (Peer, bool) {
 	return Peer{}, false
 }
 
+// PeerCountry returns a trusted peer's attested country ("" if unknown or mainland China).
+func (h *Handler) PeerCountry(participant string) string {
+	p, ok := h.peer(participant)
+	if !ok || strings.EqualFold(p.Country, "CN") {
+		return ""
+	}
+	return strings.ToUpper(p.Country)
+}
+
 // Register mounts the well-known documents and the DSP endpoints on mux.
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.well-known/dspace-version", h.version)

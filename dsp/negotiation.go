@@ -102,7 +102,7 @@ func (h *Handler) negotiationGet(w http.ResponseWriter, r *http.Request, peer Pe
 	if !ok || err != nil {
 		return negError{dx.Errorf(dx.ENotFound, "协商不存在 / negotiation not found"), r.PathValue("pid"), "urn:dx:unknown", ""}
 	}
-	orgID, err := h.Contracts.Store.PeerOrg(r.Context(), peer.ParticipantID, peer.PublicKey, h.Clock.Now())
+	orgID, err := h.Contracts.Store.PeerOrg(r.Context(), peer.ParticipantID, peer.PublicKey, h.PeerCountry(peer.ParticipantID), h.Clock.Now())
 	if err != nil || n.ConsumerID != orgID {
 		return negError{dx.Errorf(dx.ENotFound, "协商不存在 / negotiation not found"), r.PathValue("pid"), "urn:dx:unknown", ""}
 	}

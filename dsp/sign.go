@@ -37,6 +37,10 @@ type Peer struct {
 	ParticipantID string            `json:"participant_id"`
 	PublicKey     ed25519.PublicKey `json:"public_key"` // base64 in JSON
 	URL           string            `json:"url"`        // its root, e.g. http://127.0.0.1:8081
+	// Country is where the peer's organisation is established, as the operator attests
+	// it (ISO 3166-1 alpha-2; "" or "CN" for mainland China): deliveries to a peer abroad
+	// pass the cross-border rules.
+	Country string `json:"country,omitempty"`
 }
 
 // NonceStore remembers nonces for the replay window (store.Store implements it).

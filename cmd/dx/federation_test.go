@@ -511,3 +511,107 @@ func twoNodesWithOffer(t *testing.T, count string) nodePair {
 	p.cc = client.New(p.b.url, cons.Token)
 	return p
 }
+
+// TestPeerAbroadMeetsTheCrossBorderGate: a trusted peer whose organisation the
+// operator attests to be abroad (the peers file's country) is a recipient abroad: its
+// pull of personal information is refused under the 2024 rules, naming them.
+func TestPeerAbroadMeetsTheCrossBorderGate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two dx processes")
+	}
+	a, b := startNode(t), startNode(t)
+	abroad := b.self
+	abroad.Country = "SG"
+	list, _ := json.Marshal([]dsp.Peer{abroad})
+	os.WriteFile(a.peersFile, list, 0o600)
+	later := time.Now().Add(time.Second)
+	os.Chtimes(a.peersFile, later, later)
+	b.trust(t, a)
+	ctx := context.Background()
+	prov, err := client.New(a.url, a.token).CreateOrg(ctx, party.NewOrg{Name: "insurer", Roles: []string{"provider"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := client.New(a.url, prov.Token)
+	var csv strings.Builder
+	csv.WriteString("姓名,身份证号\n")
+	for i := range 40 {
+		fmt.Fprintf(&csv, "%s,%s\n", []string{"张三", "李四"}[i%2], []string{"110105201512313603", "310104198504121237"}[i%2])
+	}
+	res, err := pc.Register(ctx, asset.Register{Name: "policyholders", FileName: "p.csv", Meta: asset.Meta{Title: asset.Text{Zh: "投保人"}, Industry: "J"}}, strings.NewReader(csv.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(ctx, res.Asset.ID, json.RawMessage(`{"@type":"Offer","permission":[{"action":"use"}]}`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := client.New(b.url, b.token).CreateOrg(ctx, party.NewOrg{Name: "overseas", Roles: []string{"consumer"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := client.New(b.url, cons.Token)
+	var started struct {
+		ConsumerPID string `json:"consumer_pid"`
+	}
+	if err := cc.Do(ctx, "POST", "/api/v1/peers/negotiations", map[string]string{"participant": a.self.ParticipantID, "dataset_id": "urn:dx:asset:" + res.Asset.ID, "offer_id": offer.ID}, &started); err != nil {
+		t.Fatal(err)
+	}
+	var neg struct {
+		State     string          `json:"state"`
+		Agreement json.RawMessage `json:"agreement"`
+	}
+	if err := cc.Do(ctx, "GET", "/api/v1/peers/negotiations/"+started.ConsumerPID+"?changed_from=REQUESTED&wait=10s", nil, &neg); err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		if neg.State == "FINALIZED" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+		cc.Do(ctx, "GET", "/api/v1/peers/negotiations/"+started.ConsumerPID, nil, &neg)
+	}
+	var agreement struct {
+		Agreement struct {
+			ID string `json:"@id"`
+		} `json:"agreement"`
+	}
+	json.Unmarshal(neg.Agreement, &agreement)
+	var tr struct {
+		ConsumerPID string `json:"consumer_pid"`
+		State       string `json:"state"`
+	}
+	if err := cc.Do(ctx, "POST", "/api/v1/peers/transfers", map[string]string{"participant": a.self.ParticipantID, "agreement_id": agreement.Agreement.ID}, &tr); err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		cc.Do(ctx, "GET", "/api/v1/peers/transfers/"+tr.ConsumerPID, nil, &tr)
+		if tr.State == "STARTED" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	req, _ := http.NewRequest("GET", b.url+"/api/v1/peers/transfers/"+tr.ConsumerPID+"/data?format=csv", nil)
+	req.Header.Set("Authorization", "Bearer "+cons.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == 200 || strings.Contains(string(body), "310104198504121237") || !strings.Contains(string(body), "cross-border") {
+		t.Fatalf("a peer abroad pulled personal information: %d %s", resp.StatusCode, body)
+	}
+	// The provider's node shows the peer's organisation abroad.
+	var orgs struct {
+		Orgs []party.Org `json:"orgs"`
+	}
+	client.New(a.url, a.token).Do(ctx, "GET", "/api/v1/orgs", nil, &orgs)
+	found := false
+	for _, o := range orgs.Orgs {
+		found = found || strings.HasPrefix(o.Name, "peer:") && o.Country == "SG"
+	}
+	if !found {
+		t.Fatalf("no peer organisation attested abroad: %+v", orgs.Orgs)
+	}
+}

@@ -287,6 +287,7 @@ func (x *exchange) enableDSP(ctx context.Context, operator party.Org, addr strin
 	x.server.API.AcceptFromPeer = h.AcceptFromPeer
 	x.server.API.CounterWithPeer = h.CounterWithPeer
 	x.contracts.Node = &contract.Node{Participant: pid, Key: key}
+	x.contracts.PeerCountry = h.PeerCountry
 	return nil
 }
 

@@ -109,26 +109,34 @@ func (s *DB) SigningKey(ctx context.Context, orgID string) (ed25519.PrivateKey, 
 
 // PeerOrg returns the organisation standing for a peer connector's participant,
 // creating it on first use (roles consumer, the peer's public key, no private key).
-func (s *DB) PeerOrg(ctx context.Context, participant string, pub ed25519.PublicKey, at time.Time) (string, error) {
-	var id string
-	err := s.queryRow(ctx, s.conn(ctx), s.q(`SELECT id FROM orgs WHERE peer = ?`), participant).Scan(&id)
+func (s *DB) PeerOrg(ctx context.Context, participant string, pub ed25519.PublicKey, country string, at time.Time) (string, error) {
+	var id, current string
+	err := s.queryRow(ctx, s.conn(ctx), s.q(`SELECT id, country FROM orgs WHERE peer = ?`), participant).Scan(&id, &current)
 	if err == nil {
-		return id, nil
+		if current == country {
+			return id, nil
+		}
+		return id, s.tx(ctx, func(tx *sql.Tx) error { // the trusted-peer list changed the attested country
+			if _, err := s.exec(ctx, tx, s.q(`UPDATE orgs SET country = ? WHERE id = ?`), country, id); err != nil {
+				return err
+			}
+			return s.insertEvents(ctx, tx, []dx.Event{dx.NewEvent(at, dx.Principal{}, "org.country", id, map[string]any{"participant": participant, "country": country, "was": current})})
+		})
 	}
 	if err != sql.ErrNoRows {
 		return "", s.mapErr(err)
 	}
 	id = dx.NewID(dx.PrefixOrg, at)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, s.q(`INSERT INTO orgs (id, name, uscc, roles, public_key, private_key, created_at, peer) VALUES (?, ?, '', '["consumer"]', ?, ?, ?, ?)`),
-			id, "peer:"+participant, []byte(pub), []byte{}, micros(at), participant)
+		_, err := s.exec(ctx, tx, s.q(`INSERT INTO orgs (id, name, uscc, roles, public_key, private_key, created_at, peer, country) VALUES (?, ?, '', '["consumer"]', ?, ?, ?, ?, ?)`),
+			id, "peer:"+participant, []byte(pub), []byte{}, micros(at), participant, country)
 		if err != nil {
 			return err
 		}
 		return s.insertEvents(ctx, tx, []dx.Event{dx.NewEvent(at, dx.Principal{}, "org.peer", id, map[string]any{"participant": participant, "public_key": []byte(pub)})})
 	})
 	if dx.ErrorCode(err) == dx.EConflict { // created concurrently
-		return s.PeerOrg(ctx, participant, pub, at)
+		return s.PeerOrg(ctx, participant, pub, country, at)
 	}
 	return id, err
 }
