@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/dxexchange/dx"
+	"golang.org/x/text/encoding/simplifiedchinese"
+
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/classify"
@@ -370,5 +372,38 @@ func TestScaleCountsPersons(t *testing.T) {
 	}
 	if levels[1_000] == levels[120_000] {
 		t.Fatalf("same proposal for 1,000 and 120,000 persons: %s", levels[1_000])
+	}
+}
+
+// TestMixedEncodingsInOneColumn: a column with UTF-8 rows and GBK rows is either read
+// as one encoding and classified, or refused with a clear 422 — never a crash or a 500.
+func TestMixedEncodingsInOneColumn(t *testing.T) {
+	te := startExchange(t, nil)
+	prov, _ := te.org(t, "p", "provider")
+	gbk, err := simplifiedchinese.GBK.NewEncoder().String("王五,13912345678\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("姓名,手机号\n")
+	for i := range 30 {
+		if i%2 == 0 {
+			b.WriteString("张三,13812345678\n")
+		} else {
+			b.WriteString(gbk)
+		}
+	}
+	res, err := prov.Register(context.Background(), asset.Register{Name: "mixed", FileName: "m.csv", Meta: asset.Meta{Title: asset.Text{Zh: "混合编码"}, Industry: "A"}}, strings.NewReader(b.String()))
+	switch {
+	case err == nil:
+		if res.Version.Classification == nil {
+			t.Fatal("registered without a classification")
+		}
+	case dx.ErrorCode(err) == dx.EUnprocessable:
+		if !strings.Contains(dx.ErrorMessage(err), "编码") && !strings.Contains(strings.ToLower(dx.ErrorMessage(err)), "encoding") {
+			t.Fatalf("refused without naming the encoding: %v", err)
+		}
+	default:
+		t.Fatalf("mixed encodings: %v", err)
 	}
 }
