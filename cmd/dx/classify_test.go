@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dxexchange/dx"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"github.com/dxexchange/dx"
 	"github.com/dxexchange/dx/asset"
 	"github.com/dxexchange/dx/catalog"
 	"github.com/dxexchange/dx/classify"
