@@ -121,6 +121,7 @@ func Open(ctx context.Context, dsn string, migrate bool) (*sqldb.DB, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(20) // keep them (and their prepared statements) between bursts
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)

@@ -274,16 +274,18 @@ func (s *DB) queryRow(ctx context.Context, q querier, query string, args ...any)
 // can go on after it), and the unit commits the rest later.
 func (s *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if tx, ok := ctx.Value(unitKey{s}).(*sql.Tx); ok {
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT dx_step"); err != nil {
+		// prepared once per connection like every other statement (a unit runs several
+		// steps, and SQLite would parse these on each)
+		if _, err := s.exec(ctx, tx, "SAVEPOINT dx_step"); err != nil {
 			return s.mapErr(err)
 		}
 		if err := fn(tx); err != nil {
-			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT dx_step"); rerr != nil {
+			if _, rerr := s.exec(ctx, tx, "ROLLBACK TO SAVEPOINT dx_step"); rerr != nil {
 				return s.mapErr(errors.Join(err, rerr))
 			}
 			return s.mapErr(err)
 		}
-		_, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT dx_step")
+		_, err := s.exec(ctx, tx, "RELEASE SAVEPOINT dx_step")
 		return s.mapErr(err)
 	}
 	if s.d.SingleWriter() {

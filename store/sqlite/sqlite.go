@@ -125,6 +125,10 @@ func Open(ctx context.Context, path string, migrate bool) (*sqldb.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	// Keep the connections: database/sql closes all but two idle ones by default, and a
+	// new SQLite connection re-runs its pragmas and re-prepares every statement.
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
