@@ -37,17 +37,7 @@ type Accuracy struct {
 // number of units.
 func (p Plan) Release(rows [][]any) (Result, error) {
 	q := p.Query
-	res := Result{Cost: p.Cost, Threshold: p.Threshold}
-	for _, g := range q.GroupBy {
-		res.Columns = append(res.Columns, g)
-	}
-	for i, a := range q.Aggregates {
-		name := a.Alias
-		if name == "" {
-			name = fmt.Sprintf("%s_%d", a.Function, i)
-		}
-		res.Columns = append(res.Columns, name)
-	}
+	res := Result{Cost: p.Cost, Threshold: p.Threshold, Columns: q.Outputs()}
 	nk := len(q.GroupBy)
 	if len(rows) == 0 && !p.Select { // an ungrouped query over no rows: one row of zeros
 		row := make([]any, len(p.Cells)+1)
@@ -178,6 +168,7 @@ func (p Plan) Release(rows [][]any) (Result, error) {
 		res.Intervals = append(res.Intervals, ivs)
 	}
 	sortRows(res.Rows, res.Intervals, nk)
+	q.postProcess(&res)
 	return res, nil
 }
 

@@ -46,6 +46,10 @@ type Query struct {
 	Where string
 	// Types are the engine types of the table's columns.
 	Types map[string]string
+	// Post-processing on the noisy output (post.go).
+	Having  *Cond
+	OrderBy []Order
+	Limit   int
 }
 
 // Aggregate is one DP aggregate of the select list.
@@ -80,15 +84,12 @@ func Validate(tree []byte, t Table) (Query, error) {
 	}
 	for k, v := range node {
 		switch k {
-		case "type", "select_list", "from_table", "where_clause", "group_expressions", "group_sets":
+		case "type", "select_list", "from_table", "where_clause", "group_expressions", "group_sets", "having":
 		case "aggregate_handling":
 			if v != "STANDARD_HANDLING" {
 				return q, refuse(k, -1, "GROUP BY ALL and similar forms are not allowed")
 			}
-		case "modifiers":
-			if l, _ := v.([]any); len(l) > 0 {
-				return q, refuse(k, -1, "%s is not allowed", construct(k))
-			}
+		case "modifiers": // ORDER BY and LIMIT, read after the select list
 		case "cte_map":
 			if m, _ := v.(map[string]any); m != nil {
 				if l, _ := m["map"].([]any); len(l) > 0 {
@@ -173,7 +174,34 @@ func Validate(tree []byte, t Table) (Query, error) {
 	if len(q.Aggregates) == 0 {
 		return q, refuse("SELECT", -1, "at least one DP aggregate (COUNT, SUM, AVG) is required: rows never leave")
 	}
+	outputs := q.Outputs()
+	if h, ok := node["having"]; ok {
+		c, err := having(h, outputs)
+		if err != nil {
+			return q, err
+		}
+		q.Having = &c
+	}
+	if l, _ := node["modifiers"].([]any); len(l) > 0 {
+		if err := modifiers(l, outputs, &q); err != nil {
+			return q, err
+		}
+	}
 	return q, nil
+}
+
+// Outputs are the answer's column names: the group-by columns, then each aggregate's
+// alias (or function_index).
+func (q Query) Outputs() []string {
+	out := append([]string(nil), q.GroupBy...)
+	for i, a := range q.Aggregates {
+		name := a.Alias
+		if name == "" {
+			name = fmt.Sprintf("%s_%d", a.Function, i)
+		}
+		out = append(out, name)
+	}
+	return out
 }
 
 // validator checks expressions against one table's columns.

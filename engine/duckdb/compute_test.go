@@ -454,3 +454,34 @@ func TestMinHashes(t *testing.T) {
 		}
 	}
 }
+
+// TestPostProcessing: HAVING, ORDER BY and LIMIT act on the noisy released values.
+func TestPostProcessing(t *testing.T) {
+	e := open(t)
+	src := visitsFile(t)
+	user := compute.Settings{UnitColumn: "patient_id", MaxGroups: 1}
+	p, err := plan(t, e, "SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon = 1, max_groups_contributed = 1) region, COUNT(*, contribution_bounds_per_group => (0, 4)) AS visits FROM visits GROUP BY region HAVING visits > 100 AND NOT region = 'north' ORDER BY visits DESC LIMIT 1", user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Query.Limit != 1 || len(p.Query.OrderBy) != 1 || !p.Query.OrderBy[0].Desc || p.Query.Having == nil {
+		t.Fatalf("post-processing not read: %+v", p.Query)
+	}
+	res := run(t, e, src, p)
+	// east: 6,667 patients × up to 4 visits; west: 6,667 with fewer; north excluded.
+	if len(res.Rows) != 1 || len(res.Intervals) != 1 || res.Rows[0][0] == "north" {
+		t.Fatalf("rows %v", res.Rows)
+	}
+	p, err = plan(t, e, "SELECT WITH DIFFERENTIAL_PRIVACY OPTIONS(epsilon = 1, max_groups_contributed = 1) region, COUNT(*, contribution_bounds_per_group => (0, 4)) AS visits FROM visits GROUP BY region ORDER BY region DESC", user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = run(t, e, src, p)
+	var got []string
+	for _, r := range res.Rows {
+		got = append(got, r[0].(string))
+	}
+	if strings.Join(got, ",") != "west,north,east" {
+		t.Fatalf("ORDER BY region DESC: %v", got)
+	}
+}
